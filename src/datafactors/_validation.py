@@ -1,0 +1,70 @@
+"""Validation helpers shared by every module: messages name the parameter and the value."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from ._errors import DataError
+
+SeedLike = int | np.random.Generator | None
+
+
+def check_random_state(seed: SeedLike) -> np.random.Generator:
+    """Return a Generator for ``seed`` (an int, a Generator, or None meaning 0).
+
+    None maps to seed 0 rather than fresh entropy so that results never depend on
+    hidden state.
+    """
+    if seed is None:
+        return np.random.default_rng(0)
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
+        raise DataError(f"seed must be an int or numpy Generator, got {seed!r}")
+    if int(seed) < 0:
+        raise DataError(f"seed == {seed}, must be >= 0")
+    return np.random.default_rng(int(seed))
+
+
+def seed_int(seed: SeedLike) -> int:
+    """An integer seed derived from ``seed`` (for libraries that want an int)."""
+    if isinstance(seed, np.random.Generator):
+        return int(seed.integers(0, 2**31 - 1))
+    check_random_state(seed)
+    return 0 if seed is None else int(seed)
+
+
+def resolve_budget(budget: object, n: int, name: str = "budget") -> int:
+    """Turn a count or a fraction into a count in [1, n].
+
+    An int (or integral float such as 3000.0 given as int) is a count; a float in
+    (0, 1] is a fraction of ``n``, rounded to the nearest count and at least 1.
+    """
+    if isinstance(budget, (bool, np.bool_)) or not isinstance(budget, numbers.Real):
+        raise DataError(f"{name} must be an int count or a float fraction, got {budget!r}")
+    if isinstance(budget, numbers.Integral):
+        k = int(budget)
+        if k < 1:
+            raise DataError(f"{name} == {k}, must be >= 1")
+        if k > n:
+            raise DataError(f"{name} == {k}, must be <= the number of examples ({n})")
+        return k
+    b = float(budget)
+    if not np.isfinite(b):
+        raise DataError(f"{name} == {b}, must be finite")
+    if b <= 0 or b > 1:
+        raise DataError(f"{name} == {b}, a fraction must be in (0, 1] (or pass an int count)")
+    return max(1, min(n, int(round(b * n))))
+
+
+def parse_budget(text: str) -> int | float:
+    """Parse a CLI budget: '3000' is a count, '0.3' a fraction."""
+    t = str(text).strip()
+    try:
+        if any(c in t for c in ".eE"):
+            return float(t)
+        return int(t)
+    except ValueError:
+        raise DataError(f"budget {text!r} is neither a count (e.g. 3000) nor a fraction (e.g. 0.3)") from None

@@ -1,0 +1,205 @@
+"""The one data type passed between stages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._errors import DataError
+
+
+def _as_ids(ids: Any, n: int) -> np.ndarray:
+    if ids is None:
+        return np.arange(n, dtype=np.int64)
+    arr = np.asarray(ids)
+    if arr.ndim != 1 or len(arr) != n:
+        raise DataError(f"ids must have shape ({n},), got {arr.shape}")
+    if arr.dtype.kind in "iu":
+        arr = arr.astype(np.int64)
+    elif arr.dtype.kind in "OUS":
+        arr = arr.astype(str).astype(object)
+    else:
+        raise DataError(f"ids must be integers or strings, got dtype {arr.dtype}")
+    uniq, counts = np.unique(arr.astype(str), return_counts=True)
+    if len(uniq) != n:
+        dup = uniq[counts > 1][:3]
+        raise DataError(f"ids must be unique; duplicated: {', '.join(map(str, dup))}")
+    return arr
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """Features, labels and ids of a set of examples.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), float32
+    y : ndarray of shape (n_samples,), int64 class indices in [0, n_classes)
+    ids : ndarray of shape (n_samples,), unique ints or strings
+    groups : ndarray of shape (n_samples,) or None
+    extra : pandas.DataFrame with n_samples rows or None (text, metadata, licences...)
+    class_names : list of str, one per class
+    name : str, where the data came from (shown in messages and the report)
+
+    Use :meth:`from_arrays` to build one; it validates. ``subset`` keeps ids so
+    that every score and selection joins back by example id.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    ids: np.ndarray
+    groups: np.ndarray | None = None
+    extra: pd.DataFrame | None = None
+    class_names: list[str] = field(default_factory=list)
+    name: str = "dataset"
+
+    @classmethod
+    def from_arrays(
+        cls,
+        X: Any,
+        y: Any,
+        ids: Any = None,
+        groups: Any = None,
+        *,
+        extra: pd.DataFrame | None = None,
+        class_names: Sequence[str] | None = None,
+        name: str = "dataset",
+        min_classes: int = 2,
+    ) -> Dataset:
+        """Validate arrays and build a Dataset.
+
+        Labels may be any hashable values; they are mapped to 0..C-1 in sorted
+        order and the originals kept as ``class_names`` unless those are given.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> ds = Dataset.from_arrays(np.zeros((4, 2)), [0, 1, 0, 1])
+        >>> ds.n, ds.n_classes
+        (4, 2)
+        """
+        where = f" in {name}" if name != "dataset" else ""
+        try:
+            Xa = np.asarray(X)
+        except Exception as e:  # ragged lists etc.
+            raise DataError(f"features{where} cannot be read as a numeric array: {e}") from None
+        if Xa.dtype == object or Xa.dtype.kind in "US":
+            try:
+                Xa = Xa.astype(np.float64)
+            except (TypeError, ValueError):
+                raise DataError(f"features{where} must be numeric, got non-numeric values") from None
+        if Xa.ndim == 1:
+            Xa = Xa[:, None]
+        if Xa.ndim != 2:
+            raise DataError(f"features{where} must be 2-D (n_samples, n_features), got shape {Xa.shape}")
+        n = Xa.shape[0]
+        if n == 0:
+            raise DataError(f"dataset{where} is empty (0 examples)")
+        if Xa.shape[1] == 0:
+            raise DataError(f"dataset{where} has no feature columns")
+        if Xa.dtype.kind not in "fiub":
+            raise DataError(f"features{where} must be numeric, got dtype {Xa.dtype}")
+        Xf = np.ascontiguousarray(Xa, dtype=np.float32)
+        bad = ~np.isfinite(Xf)
+        if bad.any():
+            r, c = np.argwhere(bad)[0]
+            kind = "NaN" if np.isnan(Xf[r, c]) else "inf"
+            raise DataError(
+                f"features{where} contain {int(bad.sum())} non-finite values ({kind} first at row {r}, column {c})"
+            )
+        ya = np.asarray(y)
+        if ya.ndim != 1 or len(ya) != n:
+            raise DataError(f"labels{where} must have shape ({n},), got {ya.shape}")
+        if ya.dtype.kind == "f":
+            if not np.isfinite(ya).all():
+                raise DataError(f"labels{where} contain NaN or inf")
+            if not np.all(ya == np.round(ya)):
+                raise DataError(f"labels{where} must be class labels, got non-integer floats")
+            ya = ya.astype(np.int64)
+        try:
+            classes, yi = np.unique(ya, return_inverse=True)
+        except TypeError:
+            raise DataError(f"labels{where} mix types that cannot be compared") from None
+        if len(classes) < min_classes:
+            raise DataError(f"labels{where} have {len(classes)} class, need at least {min_classes}")
+        if class_names is None:
+            names = [str(c) for c in classes]
+        else:
+            names = [str(c) for c in class_names]
+            if ya.dtype.kind in "iu" and classes.min() >= 0 and classes.max() < len(names):
+                yi = ya.astype(np.int64)
+            elif len(names) != len(classes):
+                raise DataError(f"class_names has {len(names)} names but labels{where} have {len(classes)} classes")
+        g = None
+        if groups is not None:
+            g = np.asarray(groups)
+            if g.ndim != 1 or len(g) != n:
+                raise DataError(f"groups{where} must have shape ({n},), got {g.shape}")
+        if extra is not None:
+            if not isinstance(extra, pd.DataFrame) or len(extra) != n:
+                raise DataError(f"extra{where} must be a DataFrame with {n} rows")
+            extra = extra.reset_index(drop=True)
+        return cls(Xf, yi.astype(np.int64), _as_ids(ids, n), g, extra, names, name)
+
+    @property
+    def n(self) -> int:
+        return int(self.X.shape[0])
+
+    def __len__(self) -> int:
+        return self.n
+
+    @property
+    def n_features(self) -> int:
+        return int(self.X.shape[1])
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_names)
+
+    def subset(self, idx: Any) -> Dataset:
+        """Rows ``idx`` (indices or a boolean mask), ids kept."""
+        ix = np.asarray(idx)
+        if ix.dtype == bool:
+            if ix.shape != (self.n,):
+                raise DataError(f"mask must have shape ({self.n},), got {ix.shape}")
+            ix = np.flatnonzero(ix)
+        if ix.size and (ix.dtype.kind not in "iu" or ix.min() < -self.n or ix.max() >= self.n):
+            raise DataError(f"subset indices must be integers in [0, {self.n}), got {ix.dtype} {ix.min()}..{ix.max()}")
+        ix = ix.astype(np.int64)
+        return Dataset(
+            self.X[ix],
+            self.y[ix],
+            self.ids[ix],
+            None if self.groups is None else self.groups[ix],
+            None if self.extra is None else self.extra.iloc[ix].reset_index(drop=True),
+            list(self.class_names),
+            self.name,
+        )
+
+    def index_of(self, ids: Any) -> np.ndarray:
+        """Row indices of the given ids (DataError naming the first unknown id)."""
+        lookup = {str(v): i for i, v in enumerate(self.ids)}
+        out = np.empty(len(ids), dtype=np.int64)
+        for j, v in enumerate(ids):
+            try:
+                out[j] = lookup[str(v)]
+            except KeyError:
+                raise DataError(f"id {v!r} is not in dataset {self.name!r}") from None
+        return out
+
+    def class_counts(self) -> np.ndarray:
+        return np.bincount(self.y, minlength=self.n_classes)
+
+    def to_pandas(self) -> pd.DataFrame:
+        cols = {f"x{j}": self.X[:, j] for j in range(self.n_features)}
+        frame = pd.DataFrame({"id": self.ids, "label": self.y, **cols})
+        if self.groups is not None:
+            frame.insert(2, "group", self.groups)
+        return frame
+
+    def __repr__(self) -> str:
+        return f"Dataset(name={self.name!r}, n={self.n}, n_features={self.n_features}, n_classes={self.n_classes})"
