@@ -1,0 +1,315 @@
+"""The `datafactors` command line. Thin: parse, call the library, print."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ._errors import DataError, DatafactorsError
+
+app = typer.Typer(
+    name="datafactors",
+    help="Which training data to keep, how much more you need, and whether it generalizes.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+recipes_app = typer.Typer(help="Small runnable reproductions of the papers' headline findings.", no_args_is_help=True)
+app.add_typer(recipes_app, name="recipes")
+
+out_console = Console()
+err_console = Console(stderr=True)
+
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
+Seed = Annotated[int, typer.Option("--seed", min=0, help="Random seed (same seed, same result).")]
+Label = Annotated[str | None, typer.Option("--label", help="Label column of a file (default: label, y or target).")]
+
+
+def _load(data: str, label: str | None):
+    from .io import load
+
+    return load(data, label=label)
+
+
+@app.command()
+def run(
+    config: Annotated[Path | None, typer.Argument(help="YAML config (default: built-in MNIST-1D study).")] = None,
+    engine: Annotated[str, typer.Option(help="Where trials run: local.")] = "local",
+    address: Annotated[str | None, typer.Option(help="HOST:PORT of a Ray cluster (ray engine).")] = None,
+    resume: Annotated[Path | None, typer.Option(help="Finish an interrupted run folder.")] = None,
+    out: Annotated[Path, typer.Option(help="Folder under which runs/<run-id>/ is created.")] = Path("runs"),
+    quiet: Quiet = False,
+) -> None:
+    """Run the whole loop: score, select, train proxies, fit learning curves, write the report.
+
+    Examples:
+
+      datafactors run                      # MNIST-1D default study
+
+      datafactors run study.yaml --out results/
+
+      datafactors run --resume runs/20261126-101500-ab12cd
+    """
+    from ._progress import RichReporter
+    from .experiment import run as run_experiment
+
+    rep = RichReporter(err_console, quiet=quiet)
+    try:
+        res = run_experiment(config, out=out, resume=resume, engine=engine, address=address, reporter=rep)
+    finally:
+        rep.done()
+    _print_summary(res)
+
+
+def _print_summary(res) -> None:
+    s = res.summary
+    table = Table(title=f"Mean accuracy over seeds — {res.run_dir.name}", header_style="bold cyan")
+    table.add_column("budget", justify="right")
+    sets = sorted(s["eval_set"].unique()) if len(s) else []
+    for es in sets:
+        table.add_column(f"best on {es}", style="green")
+        table.add_column(f"{es} acc", justify="right")
+        table.add_column("random", justify="right", style="dim")
+    for b in sorted(s["budget"].unique()) if len(s) else []:
+        cells = [f"{b:.0%}"]
+        for es in sets:
+            g = s[(s.budget == b) & (s.eval_set == es)].sort_values("accuracy", ascending=False)
+            rnd = g[g.strategy == "random"]["accuracy"]
+            cells += [str(g.iloc[0].strategy), f"{g.iloc[0].accuracy:.3f}", f"{rnd.iloc[0]:.3f}" if len(rnd) else "-"]
+        table.add_row(*cells)
+    out_console.print(table)
+    failed = f", [red]{res.n_failed} failed[/red]" if res.n_failed else ""
+    out_console.print(f"{res.n_trials} trials{failed}. Run folder: [bold]{res.run_dir}[/bold]")
+    if res.report is not None:
+        out_console.print(f"Report: [bold]{res.report}[/bold]")
+
+
+@app.command()
+def score(
+    data: Annotated[str, typer.Argument(help="Built-in name or a file (.csv .parquet .jsonl .npz).")],
+    scores: Annotated[str, typer.Option("--scores", help="Comma-separated score names, e.g. el2n,grand,forgetting.")],
+    out: Annotated[Path, typer.Option("--out", help="Parquet file to write (keyed by example id).")],
+    label: Label = None,
+    learner: Annotated[str, typer.Option(help="Proxy model trained to record dynamics.")] = "mlp",
+    seeds: Annotated[int, typer.Option(min=1, help="Independent proxy runs averaged.")] = 3,
+    epochs: Annotated[int, typer.Option(min=1, help="Epochs per proxy run.")] = 30,
+    seed: Seed = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Score every example and write a Parquet table keyed by id.
+
+    Example: datafactors score data.csv --scores el2n,forgetting,cartography --out scores.parquet
+    """
+    from .scores import compute
+    from .store import atomic_write_parquet
+
+    ds = _load(data, label)
+    _check_out(out, ".parquet")
+    with err_console.status("training proxies and scoring", spinner="dots") if not quiet else _nullctx():
+        frame = compute(ds, scores, learner=learner, seeds=range(seed, seed + seeds), epochs=epochs, seed=seed)
+    frame = frame.reset_index()
+    frame["id"] = frame["id"].astype(str)
+    atomic_write_parquet(frame, out)
+    out_console.print(f"wrote {len(frame)} rows x {frame.shape[1] - 1} scores to [bold]{out}[/bold]")
+
+
+@app.command("select")
+def select_cmd(
+    data: Annotated[str, typer.Argument(help="Built-in name or a file.")],
+    strategy: Annotated[str, typer.Option("--strategy", help="Selector name (random, hardest, easiest, offset, ...).")],
+    budget: Annotated[str, typer.Option("--budget", help="Count (3000) or fraction (0.3) to keep.")],
+    out: Annotated[Path, typer.Option("--out", help="Parquet file with id, index, rank.")],
+    scores: Annotated[Path | None, typer.Option("--scores", help="Scores Parquet from `datafactors score`.")] = None,
+    score_col: Annotated[str | None, typer.Option("--score", help="Score column to select by.")] = None,
+    offset: Annotated[float | None, typer.Option(help="Offset (count or fraction) for the offset strategy.")] = None,
+    class_balanced: Annotated[bool, typer.Option("--class-balanced", help="Equal share per class.")] = False,
+    label: Label = None,
+    seed: Seed = 0,
+) -> None:
+    """Select a subset and write its ids.
+
+    Example: datafactors select data.csv --strategy hardest --score el2n --scores scores.parquet --budget 0.5 --out keep.parquet
+    """
+    import numpy as np
+    import pandas as pd
+
+    from ._validation import parse_budget
+    from .select import select
+    from .store import atomic_write_parquet
+
+    ds = _load(data, label)
+    _check_out(out, ".parquet")
+    b = parse_budget(budget)
+    sc = None
+    if scores is not None:
+        if not scores.is_file():
+            raise DataError(f"scores file not found: {scores}")
+        try:
+            sc = pd.read_parquet(scores)
+        except Exception as e:  # pyarrow raises many types for corrupt files
+            raise DataError(f"cannot read scores file {scores}: {type(e).__name__}") from None
+        if "id" not in sc.columns:
+            raise DataError(f"scores file {scores} has no 'id' column")
+        sc["id"] = sc["id"].astype(str)
+    params = {}
+    if score_col is not None:
+        params["score"] = score_col
+    if offset is not None:
+        params["offset"] = int(offset) if float(offset).is_integer() and offset >= 1 else float(offset)
+    idx = select(ds, strategy, b, scores=sc, seed=seed, class_balanced=class_balanced, **params)
+    frame = pd.DataFrame({"id": ds.ids[idx].astype(str), "index": idx, "rank": np.arange(len(idx))})
+    atomic_write_parquet(frame, out)
+    out_console.print(f"kept {len(idx)} of {ds.n} examples with {strategy!r}; wrote [bold]{out}[/bold]")
+
+
+@app.command()
+def split(
+    data: Annotated[str, typer.Argument(help="Built-in name or a file.")],
+    kind: Annotated[str, typer.Option("--kind", help="Split name (random, stratified, ...).")],
+    out: Annotated[Path, typer.Option("--out", help="Parquet file with id and part.")],
+    test_size: Annotated[float, typer.Option(help="Test fraction.")] = 0.2,
+    label: Label = None,
+    seed: Seed = 0,
+) -> None:
+    """Assign every example to train / test (/ OOD) parts.
+
+    Example: datafactors split data.csv --kind stratified --out splits.parquet
+    """
+    import pandas as pd
+
+    from .splits import split as make_split
+    from .store import atomic_write_parquet
+
+    ds = _load(data, label)
+    _check_out(out, ".parquet")
+    sp = make_split(ds, kind, seed=seed, test_size=test_size)
+    frame = pd.DataFrame({"id": ds.ids.astype(str), "part": sp.assignments(ds.n)})
+    atomic_write_parquet(frame, out)
+    counts = frame["part"].value_counts().to_dict()
+    out_console.print(f"{counts}; wrote [bold]{out}[/bold]")
+
+
+@app.command()
+def report(run_dir: Annotated[Path, typer.Argument(help="A run folder.")]) -> None:
+    """(Re)build report.html of a run folder.
+
+    Example: datafactors report runs/20261126-101500-ab12cd
+    """
+    from .report import build_report
+    from .store import RunStore
+
+    RunStore(run_dir).manifest()
+    path = build_report(run_dir)
+    out_console.print(f"Report: [bold]{path}[/bold]")
+
+
+@app.command()
+def query(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder.")],
+    sql: Annotated[str, typer.Argument(help="SQL over tables trials, metrics, fits, curve_points.")],
+) -> None:
+    """Run SQL over a run's results.duckdb and print the rows.
+
+    Example: datafactors query runs/X "SELECT strategy, avg(value) FROM trials JOIN metrics USING (trial_id)
+    WHERE metric='accuracy' GROUP BY strategy"
+    """
+    from .store import RunStore
+
+    store = RunStore(run_dir)
+    store.manifest()
+    with store:
+        store.connect(read_only=True)
+        frame = store.query(sql)
+    table = Table(header_style="bold cyan")
+    for c in frame.columns:
+        table.add_column(str(c))
+    for row in frame.itertuples(index=False):
+        table.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row])
+    out_console.print(table)
+
+
+@recipes_app.command("list")
+def recipes_list() -> None:
+    """List the recipes and the claim each one checks."""
+    from .recipes import REGISTRY
+
+    table = Table(header_style="bold cyan")
+    table.add_column("name")
+    table.add_column("paper")
+    table.add_column("claim")
+    for name in REGISTRY:
+        r = REGISTRY.get(name)
+        table.add_row(name, r.paper, r.claim)
+    out_console.print(table)
+
+
+@recipes_app.command("run")
+def recipes_run(
+    name: Annotated[str, typer.Argument(help="Recipe name, or 'all'.")],
+    seed: Seed = 0,
+    quick: Annotated[bool, typer.Option(help="Smaller and faster (fewer seeds and epochs).")] = False,
+) -> None:
+    """Run a recipe (or all) and print claim / measured / held.
+
+    Example: datafactors recipes run data-diet
+    """
+    from .recipes import REGISTRY
+    from .recipes import run as run_recipe
+
+    names = REGISTRY.names() if name == "all" else [REGISTRY.get(name) and name]
+    failed = 0
+    for n in names:
+        with err_console.status(f"running recipe {n}", spinner="dots"):
+            res = run_recipe(n, seed=seed, quick=quick)
+        verdict = "[green]held[/green]" if res.held else "[red]not held[/red]"
+        out_console.print(f"[bold]{n}[/bold] — {verdict}\n  claim: {res.claim}")
+        for k, v in res.measured.items():
+            out_console.print(f"  {k}: {v:.4g}" if isinstance(v, float) else f"  {k}: {v}")
+        failed += not res.held
+
+
+class _nullctx:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        return False
+
+
+def _check_out(out: Path, suffix: str) -> None:
+    if out.suffix.lower() != suffix:
+        raise DataError(f"--out {out} must end in {suffix}")
+    if out.exists() and out.is_dir():
+        raise DataError(f"--out {out} is a folder; give a file name")
+    if not out.parent.exists():
+        raise DataError(f"--out {out}: folder {out.parent} does not exist")
+    import os
+
+    if not os.access(out.parent, os.W_OK):
+        raise DataError(f"--out {out}: folder {out.parent} is not writable")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: DatafactorsError -> one line on stderr and exit code 2, never a traceback.
+
+    Usage errors (unknown options, bad values) are Typer's own and also exit 2.
+    """
+    try:
+        app(args=argv, prog_name="datafactors")
+    except DatafactorsError as e:
+        err_console.print(f"[bold red]error:[/bold red] {e}", highlight=False, soft_wrap=True)
+        return 2
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

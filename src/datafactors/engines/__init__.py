@@ -1,0 +1,23 @@
+"""Where trials execute. ``local`` is a process pool; ``ray`` submits the same task
+functions to a Ray cluster. Both yield ``(spec, result)`` pairs as tasks finish and
+never write the store themselves: the driver alone does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._errors import ConfigError
+from .local import LocalEngine
+
+ENGINES = ("local",)
+
+
+def make_engine(name: str = "local", *, n_workers: int | None = None, address: str | None = None) -> Any:
+    if name == "local":
+        if address is not None:
+            raise ConfigError("--address is only for the ray engine")
+        return LocalEngine(n_workers=n_workers)
+    raise ConfigError(f"unknown engine {name!r}. Known: {', '.join(ENGINES)}")
+
+
+__all__ = ["ENGINES", "LocalEngine", "make_engine"]

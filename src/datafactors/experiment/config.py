@@ -1,0 +1,158 @@
+"""The validated run configuration (YAML <-> pydantic), with the built-in default."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .._errors import ConfigError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+class StrategyConfig(_Strict):
+    """One selection strategy: a label for the results, a registered selector and its options."""
+
+    name: str
+    selector: str
+    score: str | None = None
+    class_balanced: bool = False
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class ScoringConfig(_Strict):
+    scores: list[str] = Field(default_factory=lambda: ["el2n", "grand", "forgetting", "cartography", "loss"])
+    seeds: int = Field(3, ge=1, le=100)
+    epochs: int | None = Field(None, ge=1, description="defaults to the run's epochs")
+
+
+class FitConfig(_Strict):
+    n_boot: int = Field(200, ge=0, le=10000)
+    target_error: float | None = Field(
+        None, gt=0, lt=1, description="default: 10% below the best full-data ID error (relative)"
+    )
+
+
+class RunConfig(_Strict):
+    """Everything a run needs; the resolved copy is saved as ``config.yaml`` in the run folder."""
+
+    dataset: str = "mnist1d"
+    dataset_params: dict[str, Any] = Field(default_factory=dict)
+    label: str | None = None
+    test: str | None = Field(None, description="path of a test file (default: the built-in's, or a stratified 20%)")
+    ood: str | None = Field(None, description="path of an OOD test file (default: the built-in's shifted set)")
+    learner: str = "mlp"
+    learner_params: dict[str, Any] = Field(default_factory=lambda: {"hidden": [128, 128], "batch_size": 128, "lr": 0.002})
+    epochs: int = Field(30, ge=1, le=10000)
+    protocol: Literal["fixed-epochs", "fixed-samples-seen"] = "fixed-epochs"
+    samples_seen: int | None = Field(None, ge=1, description="fixed-samples-seen total; default epochs x full train size")
+    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
+    budgets: list[float] = Field(default_factory=lambda: [0.1, 0.2, 0.3, 0.5, 0.7, 1.0], min_length=1)
+    strategies: list[StrategyConfig] = Field(
+        default_factory=lambda: [
+            StrategyConfig(name="random", selector="random"),
+            StrategyConfig(name="balanced_random", selector="random", class_balanced=True),
+            StrategyConfig(name="el2n_hardest", selector="hardest", score="el2n"),
+            StrategyConfig(name="el2n_easiest", selector="easiest", score="el2n"),
+            StrategyConfig(name="el2n_offset", selector="offset", score="el2n", params={"offset": 0.1}),
+            StrategyConfig(name="forgetting_hardest", selector="hardest", score="forgetting"),
+        ],
+        min_length=1,
+    )
+    scoring: ScoringConfig = Field(default_factory=ScoringConfig)
+    fit: FitConfig = Field(default_factory=FitConfig)
+    n_workers: int | None = Field(None, ge=1, le=256, description="local engine processes (default: CPU count)")
+
+    @field_validator("seeds")
+    @classmethod
+    def _seeds(cls, v: list[int]) -> list[int]:
+        if any(s < 0 for s in v):
+            raise ValueError("seeds must be >= 0")
+        if len(set(v)) != len(v):
+            raise ValueError("seeds must be distinct")
+        return v
+
+    @field_validator("budgets")
+    @classmethod
+    def _budgets(cls, v: list[float]) -> list[float]:
+        for b in v:
+            if not 0 < b <= 1:
+                raise ValueError(f"budget {b} must be a fraction in (0, 1]")
+        if len(set(v)) != len(v):
+            raise ValueError("budgets must be distinct")
+        return sorted(v)
+
+    @model_validator(mode="after")
+    def _names(self) -> RunConfig:
+        names = [s.name for s in self.strategies]
+        if len(set(names)) != len(names):
+            raise ValueError(f"strategy names must be unique, got {names}")
+        return self
+
+    def check_names(self) -> None:
+        """Check every registry name (selectors, scores, learner) before any work starts."""
+        from ..learners import REGISTRY as LEARNERS
+        from ..scores import COLUMNS
+        from ..scores import REGISTRY as SCORES
+        from ..select import REGISTRY as SELECTORS
+
+        LEARNERS.get(self.learner)
+        for s in self.scoring.scores:
+            SCORES.get(s)
+        for st in self.strategies:
+            SELECTORS.get(st.selector)
+            if st.score is not None and st.score not in COLUMNS:
+                raise ConfigError(
+                    f"strategy {st.name!r}: unknown score column {st.score!r}. Known: {', '.join(sorted(COLUMNS))}"
+                )
+
+
+def _format_error(e: ValidationError, where: str) -> str:
+    parts = []
+    for err in e.errors()[:5]:
+        loc = ".".join(str(x) for x in err["loc"]) or "(top level)"
+        if err["type"] == "extra_forbidden":
+            parts.append(f"unknown key {loc!r}")
+        else:
+            parts.append(f"{loc}: {err['msg']}")
+    return f"invalid config{where}: " + "; ".join(parts)
+
+
+def config_from_dict(data: Any, where: str = "") -> RunConfig:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"invalid config{where}: expected a mapping of keys, got {type(data).__name__}")
+    try:
+        cfg = RunConfig.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(_format_error(e, where)) from None
+    cfg.check_names()
+    return cfg
+
+
+def load_config(path: str | Path | None) -> RunConfig:
+    """Read and validate a YAML config; ``None`` gives the built-in default."""
+    if path is None:
+        return config_from_dict({})
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"config file not found: {p}")
+    try:
+        data = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        at = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"invalid YAML in {p}{at}: {getattr(e, 'problem', e)}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config {p} is not a text file") from None
+    return config_from_dict(data, f" {p}")
+
+
+def dump_config(cfg: RunConfig) -> str:
+    return yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False)

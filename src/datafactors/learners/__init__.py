@@ -1,0 +1,41 @@
+"""Proxy models behind one protocol.
+
+A learner has ``fit(ds, *, epochs, seed, record_dynamics=False) -> self``,
+``predict_proba(X) -> (n, C)`` and a ``dynamics`` attribute. Built-ins are looked up
+by name in :data:`REGISTRY`; a user's own PyTorch module plugs in through
+:class:`~datafactors.learners.mlp.TorchLearner`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from .._registry import Registry
+from ..dataset import Dataset
+from ..dynamics import TrainingDynamics
+
+REGISTRY: Registry[Any] = Registry("learner")
+
+
+@runtime_checkable
+class Learner(Protocol):
+    dynamics: TrainingDynamics | None
+
+    def fit(self, ds: Dataset, *, epochs: int, seed: int, record_dynamics: bool = False) -> Learner: ...
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray: ...
+
+
+def make_learner(name: str, **params: Any) -> Learner:
+    """Build a registered learner by name with its parameters."""
+    from ..import learners as _pkg  # noqa: F401  (ensures built-ins are registered)
+
+    cls = REGISTRY.get(name)
+    return cls(**params)
+
+
+from . import logistic, mlp  # noqa: E402,F401  register built-ins
+
+__all__ = ["REGISTRY", "Learner", "make_learner"]

@@ -1,0 +1,401 @@
+"""Plotly figures for the report, and the numpy reliability-bin computation.
+
+Figures carry no JavaScript of their own: :func:`fig_html` embeds one with
+``include_plotlyjs=False`` and the page inlines plotly.js once. Every string taken
+from the data is HTML-escaped before it goes into a trace name, title or hover text,
+because plotly renders those as (a subset of) HTML.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.colors import qualitative
+from plotly.subplots import make_subplots
+
+from ._html import esc, fmt_budget, fmt_int, fmt_num
+from ._summary import BASELINE, eval_label, order_strategies
+
+TEMPLATE = "plotly_white"
+BASELINE_COLOR = "#555555"
+FONT = dict(family="-apple-system, BlinkMacSystemFont, 'Segoe UI', Roboto, Arial, sans-serif", size=13)
+SCATTERGL_ABOVE = 5000
+CARTOGRAPHY_COLUMNS = ("variability", "confidence", "correctness")
+
+
+def fig_html(fig: go.Figure, div_id: str) -> str:
+    """The figure as a <div> plus its Plotly.newPlot call; no plotly.js, no external URL."""
+    height = fig.layout.height or 450
+    body = fig.to_html(
+        full_html=False,
+        include_plotlyjs=False,
+        include_mathjax=False,
+        div_id=div_id,
+        default_height=f"{height}px",
+        default_width="100%",
+        config={"displaylogo": False, "responsive": True},
+    )
+    return f'<div class="figure">{body}</div>'
+
+
+def strategy_colors(strategies: list[str]) -> dict[str, str]:
+    """A fixed color per strategy; the random baseline is always dark gray."""
+    palette = qualitative.Plotly + qualitative.D3
+    others = [s for s in order_strategies(strategies) if s != BASELINE]
+    colors = {s: palette[i % len(palette)] for i, s in enumerate(others)}
+    if BASELINE in strategies:
+        colors[BASELINE] = BASELINE_COLOR
+    return colors
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    h = hex_color.lstrip("#")
+    r, g, b = (int(h[i : i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def _layout(fig: go.Figure, title: str, height: int) -> None:
+    fig.update_layout(
+        title=dict(text=title, x=0.01, xanchor="left"),
+        template=TEMPLATE,
+        height=height,
+        font=FONT,
+        margin=dict(l=60, r=20, t=60, b=55),
+    )
+
+
+def _band(fig: go.Figure, x, lo, hi, color: str, group: str) -> None:
+    fig.add_trace(
+        go.Scatter(x=x, y=hi, mode="lines", line=dict(width=0), legendgroup=group, showlegend=False, hoverinfo="skip")
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=lo,
+            mode="lines",
+            line=dict(width=0),
+            fill="tonexty",
+            fillcolor=color,
+            legendgroup=group,
+            showlegend=False,
+            hoverinfo="skip",
+        )
+    )
+
+
+def band_description(acc: pd.DataFrame) -> str:
+    """Say which interval the shaded band around measured points shows."""
+    n = acc["n"]
+    if (n >= 2).all():
+        k = f"{int(n.min())}" if n.min() == n.max() else f"{int(n.min())}–{int(n.max())}"
+        return f"mean ± 1.96·SEM over seeds ({k} seeds per point)"
+    if (n <= 1).all():
+        return "min–max over seeds; every point has a single seed, so the band collapses onto the line"
+    return "mean ± 1.96·SEM over seeds where a point has ≥ 2 seeds, min–max (the value itself) where it has one"
+
+
+def learning_curve_figure(
+    agg: pd.DataFrame,
+    curves: pd.DataFrame | None,
+    eval_set: str,
+    colors: dict[str, str],
+    n_full: float | None,
+) -> go.Figure | None:
+    """Error (1 - accuracy) against n_train on a log axis, with fitted curves dashed."""
+    acc = agg[(agg["metric"] == "accuracy") & (agg["eval_set"] == eval_set)]
+    if acc.empty:
+        return None
+    fig = go.Figure()
+    y_top = 0.0
+    for s in order_strategies(acc["strategy"]):
+        color = colors.get(s, BASELINE_COLOR)
+        d = acc[acc["strategy"] == s].sort_values("n_train")
+        x = d["n_train"].to_numpy(float)
+        err = 1.0 - d["mean"].to_numpy(float)
+        half = 1.96 * d["sem"].fillna(0.0).to_numpy(float)
+        several = d["n"].to_numpy() >= 2
+        lo = np.where(several, err - half, 1.0 - d["max"].to_numpy(float))
+        hi = np.where(several, err + half, 1.0 - d["min"].to_numpy(float))
+        y_top = max(y_top, float(np.nanmax(hi)))
+        _band(fig, x, lo, hi, _rgba(color, 0.18), s)
+        hover = [
+            f"<b>{esc(s)}</b><br>budget {fmt_budget(b)}, n = {fmt_int(n)}<br>error {e:.3f} [{a:.3f}, {c:.3f}]<br>{k} seed(s)"
+            for b, n, e, a, c, k in zip(d["budget"], x, err, lo, hi, d["n"], strict=True)
+        ]
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=err,
+                mode="lines+markers",
+                name=esc(s),
+                legendgroup=s,
+                line=dict(color=color, width=2),
+                marker=dict(size=7, color=color),
+                text=hover,
+                hovertemplate="%{text}<extra></extra>",
+            )
+        )
+        if curves is None:
+            continue
+        c = curves[(curves["strategy"].astype(str) == s) & (curves["eval_set"].astype(str) == eval_set)]
+        c = c.sort_values("n")
+        if c.empty:
+            continue
+        cx = c["n"].to_numpy(float)
+        if {"lo", "hi"} <= set(c.columns) and c[["lo", "hi"]].notna().any().all():
+            _band(fig, cx, c["lo"].to_numpy(float), c["hi"].to_numpy(float), _rgba(color, 0.08), s)
+        fig.add_trace(
+            go.Scatter(
+                x=cx,
+                y=c["pred"].to_numpy(float),
+                mode="lines",
+                name=f"{esc(s)} (fit)",
+                legendgroup=s,
+                showlegend=False,
+                line=dict(color=color, width=1.5, dash="dash"),
+                hovertemplate=f"{esc(s)} fit<br>n = %{{x:,.0f}}<br>error %{{y:.3f}}<extra></extra>",
+            )
+        )
+        y_top = max(y_top, float(np.nanmax(c["pred"].to_numpy(float))))
+    if curves is not None:
+        fig.add_trace(
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="lines",
+                name="fitted curve (dashed)",
+                line=dict(color="#888888", dash="dash"),
+                hoverinfo="skip",
+            )
+        )
+    if n_full and math.isfinite(n_full) and n_full > 0:
+        fig.add_trace(
+            go.Scatter(
+                x=[n_full, n_full],
+                y=[0, y_top * 1.05 or 1.0],
+                mode="lines",
+                name="full training set",
+                line=dict(color="#999999", width=1, dash="dot"),
+                hovertemplate=f"full training set: n = {fmt_int(n_full)}<extra></extra>",
+            )
+        )
+    _layout(fig, f"{esc(eval_label(eval_set))}: error vs training-set size", 470)
+    fig.update_xaxes(type="log", title="training examples (n_train, log scale)")
+    fig.update_yaxes(title="error (1 − accuracy)", rangemode="tozero")
+    return fig
+
+
+# ---------------------------------------------------------------- scores
+
+
+def score_columns(scores: pd.DataFrame) -> list[str]:
+    """Every numeric (or boolean) column except id and label."""
+    return [
+        c
+        for c in scores.columns
+        if c not in ("id", "label")
+        and (pd.api.types.is_numeric_dtype(scores[c]) or pd.api.types.is_bool_dtype(scores[c]))
+    ]
+
+
+def score_stats(scores: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    rows = []
+    for c in cols:
+        v = scores[c].astype(float).to_numpy()
+        finite = v[np.isfinite(v)]
+        rows.append(
+            dict(
+                score=c,
+                n_finite=finite.size,
+                n_posinf=int(np.isposinf(v).sum()),
+                n_neginf=int(np.isneginf(v).sum()),
+                n_nan=int(np.isnan(v).sum()),
+                min=finite.min() if finite.size else np.nan,
+                median=float(np.median(finite)) if finite.size else np.nan,
+                max=finite.max() if finite.size else np.nan,
+            )
+        )
+    return pd.DataFrame(rows)
+
+
+def _inf_phrase(col: str, n: int) -> str:
+    return f"{n} never learned" if col == "forgetting" else f"{n} = +∞"
+
+
+def score_histograms(scores: pd.DataFrame, cols: list[str]) -> go.Figure:
+    """One small histogram per score column; +inf values are counted in the subplot title."""
+    ncols = min(3, len(cols))
+    nrows = math.ceil(len(cols) / ncols)
+    titles = []
+    for c in cols:
+        n_inf = int(np.isposinf(scores[c].astype(float).to_numpy()).sum())
+        titles.append(esc(c) + (f" ({_inf_phrase(c, n_inf)})" if n_inf else ""))
+    fig = make_subplots(rows=nrows, cols=ncols, subplot_titles=titles, horizontal_spacing=0.08, vertical_spacing=0.16)
+    for i, c in enumerate(cols):
+        v = scores[c].astype(float).to_numpy()
+        finite = v[np.isfinite(v)]
+        fig.add_trace(
+            go.Histogram(
+                x=finite,
+                nbinsx=30,
+                name=esc(c),
+                showlegend=False,
+                marker=dict(color=qualitative.Plotly[i % 10]),
+                hovertemplate=f"{esc(c)}: %{{x}}<br>count %{{y}}<extra></extra>",
+            ),
+            row=i // ncols + 1,
+            col=i % ncols + 1,
+        )
+    _layout(fig, "Per-example score distributions (finite values)", 80 + 250 * nrows)
+    fig.update_annotations(font_size=12)
+    return fig
+
+
+def _hover_value(v: object) -> str:
+    if isinstance(v, float | np.floating) and np.isposinf(v):
+        return "+∞"
+    return fmt_num(v, 4) if isinstance(v, float | np.floating) else esc(v)
+
+
+def cartography_figure(scores: pd.DataFrame, cols: list[str]) -> tuple[go.Figure, int]:
+    """Variability vs confidence colored by correctness; hover lists id, label and every score.
+
+    Returns the figure and the number of rows left out for a missing coordinate.
+    """
+    xy = scores[["variability", "confidence"]].astype(float)
+    keep = np.isfinite(xy.to_numpy()).all(axis=1)
+    d = scores[keep]
+    # Preformatted strings: +inf and ids of any type show as written, and each is escaped.
+    fields = ["id"] + (["label"] if "label" in d.columns else []) + cols
+    custom = np.array([[_hover_value(v) for v in row] for row in d[fields].itertuples(index=False)], dtype=object)
+    if custom.size == 0:
+        custom = np.empty((0, len(fields)), dtype=object)
+    hover = "<br>".join(f"{esc(f)}: %{{customdata[{i}]}}" for i, f in enumerate(fields)) + "<extra></extra>"
+    trace_cls = go.Scattergl if len(d) > SCATTERGL_ABOVE else go.Scatter
+    fig = go.Figure(
+        trace_cls(
+            x=d["variability"].astype(float).to_numpy(),
+            y=d["confidence"].astype(float).to_numpy(),
+            mode="markers",
+            marker=dict(
+                size=6,
+                opacity=0.75,
+                color=d["correctness"].astype(float).to_numpy(),
+                colorscale="Viridis",
+                cmin=0.0,
+                cmax=1.0,
+                colorbar=dict(title=dict(text="correctness")),
+            ),
+            customdata=custom,
+            hovertemplate=hover,
+            name="examples",
+        )
+    )
+    _layout(fig, "Data map: variability vs confidence (color = correctness)", 560)
+    fig.update_xaxes(title="variability (std of true-class probability across epochs)")
+    fig.update_yaxes(title="confidence (mean true-class probability)")
+    return fig, int((~keep).sum())
+
+
+# ---------------------------------------------------------------- calibration
+
+
+@dataclass
+class ReliabilityBins:
+    """Equal-width confidence bins; arrays have shape ``(n_bins,)``, empty bins have NaN."""
+
+    edges: np.ndarray
+    counts: np.ndarray
+    accuracy: np.ndarray
+    confidence: np.ndarray
+    ece: float
+    n: int
+
+
+def reliability_bins(probs: np.ndarray, labels: np.ndarray, n_bins: int = 15) -> ReliabilityBins:
+    """Bin top-label confidence into ``n_bins`` equal-width bins on [0, 1].
+
+    Bins are right-closed, ``(lo, hi]``, with the first one also holding 0.
+    ECE = sum over bins of (count / n) * |accuracy - mean confidence|.
+
+    Parameters
+    ----------
+    probs : (n_samples, n_classes) array of predicted probabilities.
+    labels : (n_samples,) array of integer class labels.
+    """
+    probs = np.asarray(probs, dtype=float)
+    labels = np.asarray(labels)
+    conf = probs.max(axis=1)
+    correct = (probs.argmax(axis=1) == labels).astype(float)
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    idx = np.clip(np.searchsorted(edges, conf, side="left") - 1, 0, n_bins - 1)
+    counts = np.bincount(idx, minlength=n_bins).astype(float)
+    acc_sum = np.bincount(idx, weights=correct, minlength=n_bins)
+    conf_sum = np.bincount(idx, weights=conf, minlength=n_bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        acc = np.where(counts > 0, acc_sum / counts, np.nan)
+        mean_conf = np.where(counts > 0, conf_sum / counts, np.nan)
+    n = int(conf.size)
+    nonempty = counts > 0
+    ece = float(np.sum(counts[nonempty] / n * np.abs(acc[nonempty] - mean_conf[nonempty]))) if n else float("nan")
+    return ReliabilityBins(edges, counts.astype(int), acc, mean_conf, ece, n)
+
+
+def reliability_figure(bins: ReliabilityBins, eval_set: str) -> go.Figure:
+    centers = (bins.edges[:-1] + bins.edges[1:]) / 2
+    width = float(bins.edges[1] - bins.edges[0])
+    nonempty = bins.counts > 0
+    hover = [
+        f"confidence ({lo:.3f}, {hi:.3f}]<br>accuracy {a:.3f}<br>mean confidence {c:.3f}<br>{k} examples"
+        for lo, hi, a, c, k in zip(
+            bins.edges[:-1][nonempty],
+            bins.edges[1:][nonempty],
+            bins.accuracy[nonempty],
+            bins.confidence[nonempty],
+            bins.counts[nonempty],
+            strict=True,
+        )
+    ]
+    fig = go.Figure()
+    fig.add_trace(
+        go.Bar(
+            x=centers[nonempty],
+            y=bins.accuracy[nonempty],
+            width=width * 0.95,
+            name="accuracy in bin",
+            marker=dict(color="#4c78a8"),
+            text=hover,
+            hovertemplate="%{text}<extra></extra>",
+            textposition="none",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=centers[nonempty],
+            y=bins.confidence[nonempty],
+            mode="markers",
+            name="mean confidence in bin",
+            marker=dict(color="#e45756", size=7, symbol="diamond"),
+            hoverinfo="skip",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=[0, 1],
+            y=[0, 1],
+            mode="lines",
+            name="perfect calibration",
+            line=dict(color="#333333", dash="dash", width=1),
+            hoverinfo="skip",
+        )
+    )
+    title = f"{esc(eval_label(eval_set))}: ECE = {bins.ece:.3f} ({len(bins.counts)} equal-width bins, n = {bins.n:,})"
+    _layout(fig, title, 420)
+    fig.update_xaxes(title="confidence (top-class probability)", range=[0, 1])
+    fig.update_yaxes(title="accuracy", range=[0, 1.02])
+    fig.update_layout(legend=dict(orientation="h", y=-0.22), bargap=0)
+    return fig

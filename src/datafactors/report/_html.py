@@ -1,0 +1,182 @@
+"""HTML building blocks: escaping, number formatting, tables, the page shell.
+
+Every string that comes from a run folder goes through :func:`esc` (or one of the
+formatters, which escape) before it reaches the page; table cells and section bodies
+passed around here are already-safe HTML.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import pandas as pd
+
+DASH = "—"
+
+CSS = """
+*, *::before, *::after { box-sizing: border-box; }
+body { margin: 0; background: #f6f7f9; color: #1f2328;
+  font: 15px/1.5 -apple-system, BlinkMacSystemFont, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
+.container { max-width: 1100px; margin: 0 auto; padding: 1.5rem 1.25rem 4rem; }
+header.run { background: #fff; border: 1px solid #d8dee4; border-radius: 8px; padding: 1rem 1.25rem; }
+h1 { font-size: 1.55rem; margin: 0 0 .5rem; }
+h2 { font-size: 1.25rem; margin: 0 0 .6rem; padding-bottom: .3rem; border-bottom: 1px solid #d8dee4; }
+h3 { font-size: 1.05rem; margin: 1.1rem 0 .4rem; }
+section { background: #fff; border: 1px solid #d8dee4; border-radius: 8px; padding: 1rem 1.25rem;
+  margin-top: 1.25rem; }
+nav.toc { margin-top: .75rem; font-size: .9rem; }
+nav.toc a { margin-right: .9rem; color: #0969da; text-decoration: none; white-space: nowrap; }
+nav.toc a:hover { text-decoration: underline; }
+dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: .15rem 1rem; margin: .5rem 0 0; }
+dl.meta dt { color: #57606a; }
+dl.meta dd { margin: 0; }
+.banner { border-radius: 6px; padding: .6rem .9rem; margin: .75rem 0 0; font-weight: 600; }
+.banner.warn { background: #fff8c5; border: 1px solid #d4a72c; }
+.banner.error { background: #ffebe9; border: 1px solid #cf222e; }
+p.missing { color: #6e5600; background: #fff8c5; border-left: 4px solid #d4a72c; padding: .45rem .75rem;
+  margin: .5rem 0; }
+p.note, .caption { color: #57606a; font-size: .9rem; }
+ul.findings li { margin: .3rem 0; }
+.table-wrap { overflow-x: auto; margin: .5rem 0 1rem; }
+table { border-collapse: collapse; font-size: .88rem; font-variant-numeric: tabular-nums; }
+th, td { padding: .3rem .6rem; border-bottom: 1px solid #e5e8eb; text-align: right; vertical-align: top; }
+th { background: #f0f2f5; position: sticky; top: 0; font-weight: 600; }
+th:first-child, td:first-child, td.text, th.text { text-align: left; }
+tbody tr:nth-child(even) { background: #fafbfc; }
+tbody tr:hover { background: #eef4ff; }
+td.best { font-weight: 700; }
+tr.failed td { background: #ffebe9; }
+td.err { white-space: pre-wrap; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
+  font-size: .8rem; max-width: 40rem; text-align: left; }
+details { margin: .5rem 0; }
+details > summary { cursor: pointer; font-weight: 600; }
+pre.config { background: #f6f8fa; border: 1px solid #d8dee4; border-radius: 6px; padding: .75rem;
+  overflow-x: auto; font-size: .82rem; }
+.figure { margin: .5rem 0 1rem; }
+.grid2 { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: .75rem; }
+code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .88em; }
+"""
+
+
+def esc(value: Any) -> str:
+    """Escape any value for HTML text or a quoted attribute."""
+    return html.escape(str(value), quote=True)
+
+
+def is_missing(x: Any) -> bool:
+    if x is None:
+        return True
+    try:
+        return bool(pd.isna(x))
+    except (TypeError, ValueError):
+        return False
+
+
+def _as_float(x: Any) -> float | None:
+    if is_missing(x):
+        return None
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return None
+
+
+def fmt_num(x: Any, digits: int = 3) -> str:
+    """A float with ``digits`` decimals; ``—`` for missing, ``∞`` for infinity."""
+    v = _as_float(x)
+    if v is None:
+        return DASH if is_missing(x) else esc(x)
+    if math.isinf(v):
+        return "∞" if v > 0 else "−∞"
+    return f"{v:.{digits}f}"
+
+
+def fmt_int(x: Any) -> str:
+    """A count with thousands separators; ``—`` for missing, ``∞`` for infinity."""
+    v = _as_float(x)
+    if v is None:
+        return DASH if is_missing(x) else esc(x)
+    if math.isinf(v):
+        return "∞" if v > 0 else "−∞"
+    return f"{round(v):,}"
+
+
+def fmt_pct(x: Any, digits: int = 1) -> str:
+    """A fraction as a percentage: 0.8432 -> ``84.3%``."""
+    v = _as_float(x)
+    if v is None:
+        return DASH
+    if math.isinf(v):
+        return "∞"
+    return f"{v * 100:.{digits}f}%"
+
+
+def fmt_budget(b: Any) -> str:
+    """A budget fraction as a compact percentage: 0.1 -> ``10%``, 0.125 -> ``12.5%``."""
+    v = _as_float(b)
+    if v is None:
+        return DASH
+    return f"{v * 100:.4g}%"
+
+
+def fmt_ci(value: Any, lo: Any, hi: Any, fmt=fmt_num) -> str:
+    """``value [lo, hi]``; just ``value`` when neither bound is known."""
+    if is_missing(lo) and is_missing(hi):
+        return fmt(value)
+    return f"{fmt(value)} [{fmt(lo)}, {fmt(hi)}]"
+
+
+def missing(message: str) -> str:
+    """A visible note that something could not be shown (message is escaped)."""
+    return f'<p class="missing">{esc(message)}</p>'
+
+
+def note(text_html: str) -> str:
+    return f'<p class="note">{text_html}</p>'
+
+
+def table(
+    headers: Sequence[str],
+    rows: Iterable[Sequence[str]],
+    *,
+    text_cols: Iterable[int] = (0,),
+    row_classes: Sequence[str] | None = None,
+    cell_classes: dict[tuple[int, int], str] | None = None,
+) -> str:
+    """A styled table. ``headers`` are plain text (escaped here); cells are safe HTML."""
+    text_cols = set(text_cols)
+    cell_classes = cell_classes or {}
+    head = "".join(
+        f'<th class="text">{esc(h)}</th>' if i in text_cols else f"<th>{esc(h)}</th>" for i, h in enumerate(headers)
+    )
+    body = []
+    for r, row in enumerate(rows):
+        cls = f' class="{row_classes[r]}"' if row_classes and row_classes[r] else ""
+        cells = []
+        for c, cell in enumerate(row):
+            classes = [k for k in ("text" if c in text_cols else "", cell_classes.get((r, c), "")) if k]
+            attr = f' class="{" ".join(classes)}"' if classes else ""
+            cells.append(f"<td{attr}>{cell}</td>")
+        body.append(f"<tr{cls}>{''.join(cells)}</tr>")
+    return f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
+
+
+def section(section_id: str, title: str, body_html: str) -> str:
+    return f'<section id="{esc(section_id)}"><h2>{esc(title)}</h2>\n{body_html}\n</section>'
+
+
+def page(title: str, plotly_js: str, header_html: str, sections_html: Sequence[str]) -> str:
+    """The whole document: plotly.js inlined once in <head>, no external resource."""
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{esc(title)}</title>\n"
+        f"<style>{CSS}</style>\n"
+        f'<script type="text/javascript">{plotly_js}</script>\n'
+        '</head>\n<body>\n<main class="container">\n'
+        f"{header_html}\n" + "\n".join(sections_html) + "\n</main>\n</body>\n</html>\n"
+    )

@@ -1,0 +1,201 @@
+"""Scores read from recorded training dynamics: EL2N, GraNd, forgetting, cartography, loss.
+
+Pure functions on arrays first (``el2n(probs, y)``), then the registered scorers that
+wire them to a Dataset and a list of :class:`~datafactors.dynamics.TrainingDynamics`
+(one per seed), averaging over seeds as Paul et al. and Swayamdipta et al. do.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .._errors import ConfigError, DataError
+from ..dataset import Dataset
+from ..dynamics import TrainingDynamics
+from . import REGISTRY, ScoreColumn, declare
+
+# ---------------------------------------------------------------- pure functions
+
+
+def el2n(probs: np.ndarray, y: np.ndarray, *, norm: str = "l2") -> np.ndarray:
+    """Error L2-norm of Paul et al.: ``|| softmax(f(x)) - onehot(y) ||``.
+
+    Parameters
+    ----------
+    probs : (n, C) predicted probabilities.
+    y : (n,) int labels.
+    norm : "l2" (the paper) or "l1" (a variant in the authors' code).
+
+    Returns
+    -------
+    (n,) float64; range [0, sqrt(2)] for l2, [0, 2] for l1. Higher = harder.
+
+    Examples
+    --------
+    >>> el2n(np.array([[0.5, 0.5]]), np.array([0]))
+    array([0.70710678])
+    """
+    p = np.asarray(probs, dtype=np.float64)
+    if p.ndim != 2 or len(p) != len(y):
+        raise DataError(f"probs must have shape (n, C) with n == len(y), got {p.shape} and {len(y)}")
+    diff = p.copy()
+    diff[np.arange(len(y)), y] -= 1.0
+    if norm == "l2":
+        return np.sqrt((diff**2).sum(axis=1))
+    if norm == "l1":
+        return np.abs(diff).sum(axis=1)
+    raise ConfigError(f"norm == {norm!r}, must be 'l2' or 'l1'")
+
+
+def forgetting_counts(seen_correct: np.ndarray) -> np.ndarray:
+    """Forgetting events of Toneva et al. from (n_presentations, n) minibatch correctness.
+
+    An event is a transition correct -> incorrect between consecutive presentations;
+    an example never classified correctly gets ``+inf`` (ranked hardest).
+
+    Examples
+    --------
+    >>> forgetting_counts(np.array([[1, 0, 0], [0, 1, 0], [1, 1, 0]], bool))
+    array([ 1.,  0., inf])
+    """
+    sc = np.asarray(seen_correct, dtype=bool)
+    if sc.ndim != 2:
+        raise DataError(f"seen_correct must be 2-D (presentations, n), got shape {sc.shape}")
+    events = (sc[:-1] & ~sc[1:]).sum(axis=0).astype(np.float64)
+    events[~sc.any(axis=0)] = np.inf
+    return events
+
+
+def cartography(gold_probs: np.ndarray, correct: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Dataset cartography (Swayamdipta et al.) from per-epoch gold-label probabilities.
+
+    Parameters
+    ----------
+    gold_probs : (n_epochs, n) probability of the gold label after each epoch.
+    correct : (n_epochs, n) whether the prediction was right after each epoch.
+
+    Returns
+    -------
+    confidence (mean over epochs), variability (population std over epochs),
+    correctness (fraction of epochs correct), each (n,).
+    """
+    gp = np.asarray(gold_probs, dtype=np.float64)
+    return gp.mean(axis=0), gp.std(axis=0), np.asarray(correct, dtype=np.float64).mean(axis=0)
+
+
+def early_epoch(n_epochs: int, fraction: float = 0.1) -> int:
+    """The early checkpoint Paul et al. use (epoch 20 of 200): ``ceil(fraction * n_epochs)``, >= 1."""
+    return max(1, min(n_epochs, math.ceil(fraction * n_epochs)))
+
+
+# ---------------------------------------------------------------- registered scorers
+
+
+def _require(dynamics: Sequence[TrainingDynamics] | None, name: str) -> Sequence[TrainingDynamics]:
+    if not dynamics:
+        raise DataError(f"score {name!r} needs training dynamics; pass dynamics= or let compute() train a proxy")
+    return dynamics
+
+
+def _check_epoch(epoch: int | None, dyn: TrainingDynamics, allow_zero: bool = False) -> int:
+    if epoch is None:
+        return early_epoch(dyn.n_epochs)
+    lo = 0 if allow_zero else 1
+    if not isinstance(epoch, int) or epoch < lo:
+        raise ConfigError(f"epoch == {epoch!r}, must be an int >= {lo}")
+    return min(epoch, dyn.n_epochs)
+
+
+class _DynamicsScorer:
+    needs_dynamics = True
+    name = ""
+
+    def _frame(self, ds: Dataset, cols: dict[str, np.ndarray]) -> pd.DataFrame:
+        return pd.DataFrame(cols, index=pd.Index(ds.ids, name="id"))
+
+
+declare(
+    ScoreColumn("el2n", "harder", 0.0, math.sqrt(2), "||p - onehot(y)||_2 early in training, mean over seeds"),
+    ScoreColumn("el2n_l1", "harder", 0.0, 2.0, "||p - onehot(y)||_1 early in training, mean over seeds"),
+    ScoreColumn("grand", "harder", 0.0, np.inf, "||grad_theta loss||_2 over all parameters, mean over seeds"),
+    ScoreColumn("forgetting", "harder", 0.0, np.inf, "forgetting events (inf = never learned), mean over seeds"),
+    ScoreColumn("confidence", "easier", 0.0, 1.0, "mean gold-label probability over epochs"),
+    ScoreColumn("variability", "ambiguous", 0.0, 0.5, "std of gold-label probability over epochs"),
+    ScoreColumn("correctness", "easier", 0.0, 1.0, "fraction of epochs predicted correctly"),
+    ScoreColumn("loss", "harder", 0.0, np.inf, "cross-entropy at the last epoch, mean over seeds"),
+)
+
+
+@REGISTRY.register("el2n")
+class EL2NScorer(_DynamicsScorer):
+    """EL2N at an early epoch (default ``ceil(0.1 * epochs)``), averaged over seeds."""
+
+    name = "el2n"
+
+    def __init__(self, epoch: int | None = None, norm: str = "l2") -> None:
+        self.epoch, self.norm = epoch, norm
+
+    def score(self, ds, *, dynamics=None, embeddings=None, seed=0) -> pd.DataFrame:
+        dyn = _require(dynamics, self.name)
+        e = _check_epoch(self.epoch, dyn[0])
+        vals = np.mean([el2n(d.probs[e - 1], d.y, norm=self.norm) for d in dyn], axis=0)
+        return self._frame(ds, {"el2n" if self.norm == "l2" else "el2n_l1": vals})
+
+
+@REGISTRY.register("grand")
+class GraNdScorer(_DynamicsScorer):
+    """GraNd: exact per-example gradient norm over all parameters at an early epoch
+    (default ``ceil(0.1 * epochs)``; 0 = at initialization), averaged over seeds."""
+
+    name = "grand"
+
+    def __init__(self, epoch: int | None = None) -> None:
+        self.epoch = epoch
+
+    def score(self, ds, *, dynamics=None, embeddings=None, seed=0) -> pd.DataFrame:
+        dyn = _require(dynamics, self.name)
+        if any(d.grad_norms is None for d in dyn):
+            raise DataError("score 'grand' needs dynamics with per-example gradient norms")
+        e = _check_epoch(self.epoch, dyn[0], allow_zero=True)
+        return self._frame(ds, {"grand": np.mean([d.grad_norms[e] for d in dyn], axis=0).astype(np.float64)})
+
+
+@REGISTRY.register("forgetting")
+class ForgettingScorer(_DynamicsScorer):
+    """Forgetting events counted on minibatch presentations, mean over seeds; an example
+    never learned in some seed's run counts as +inf (hardest)."""
+
+    name = "forgetting"
+
+    def score(self, ds, *, dynamics=None, embeddings=None, seed=0) -> pd.DataFrame:
+        dyn = _require(dynamics, self.name)
+        counts = np.stack([forgetting_counts(d.seen_correct) for d in dyn])
+        return self._frame(ds, {"forgetting": counts.mean(axis=0)})
+
+
+@REGISTRY.register("cartography")
+class CartographyScorer(_DynamicsScorer):
+    """Confidence, variability and correctness over all epochs, mean over seeds."""
+
+    name = "cartography"
+
+    def score(self, ds, *, dynamics=None, embeddings=None, seed=0) -> pd.DataFrame:
+        dyn = _require(dynamics, self.name)
+        parts = np.array([cartography(d.gold_probs(), d.correct()) for d in dyn])  # (seeds, 3, n)
+        conf, var, corr = parts.mean(axis=0)
+        return self._frame(ds, {"confidence": conf, "variability": var, "correctness": corr})
+
+
+@REGISTRY.register("loss")
+class LossScorer(_DynamicsScorer):
+    """Cross-entropy of the gold label at the last recorded epoch, mean over seeds."""
+
+    name = "loss"
+
+    def score(self, ds, *, dynamics=None, embeddings=None, seed=0) -> pd.DataFrame:
+        dyn = _require(dynamics, self.name)
+        return self._frame(ds, {"loss": np.mean([d.losses[-1] for d in dyn], axis=0).astype(np.float64)})

@@ -1,0 +1,150 @@
+"""Selectors and curation operators, looked up by name in :data:`REGISTRY`.
+
+A selector is ``fn(ds, k, *, scores, embeddings, rng, **params) -> indices`` that
+returns exactly ``k`` unique row indices in pick order. :func:`select` validates the
+budget and arguments once, resolves fractions, and applies the class-balanced
+option for every selector the same way.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._errors import ConfigError, DataError
+from .._registry import Registry
+from .._validation import SeedLike, check_random_state, resolve_budget
+from ..dataset import Dataset
+
+REGISTRY: Registry[Any] = Registry("selector")
+
+
+def _align_scores(ds: Dataset, scores: Any, column: str | None) -> np.ndarray:
+    """Score values in ``ds`` row order, from a DataFrame/Series indexed by id or an array."""
+    if scores is None:
+        raise DataError(f"this selector needs scores (column {column!r}); pass scores=")
+    if isinstance(scores, pd.DataFrame):
+        frame = scores.set_index("id") if "id" in scores.columns else scores
+        if column is None:
+            raise ConfigError("pass score= to name the score column to select by")
+        if column not in frame.columns:
+            raise DataError(f"scores have no column {column!r}; columns: {', '.join(map(str, frame.columns))}")
+        series = frame[column]
+    elif isinstance(scores, pd.Series):
+        series = scores
+    else:
+        arr = np.asarray(scores, dtype=np.float64)
+        if arr.shape != (ds.n,):
+            raise DataError(f"scores must have shape ({ds.n},), got {arr.shape}")
+        series = None
+    if series is not None:
+        keys = series.index.astype(str)
+        if keys.has_duplicates:
+            raise DataError("scores index has duplicated ids")
+        lookup = pd.Series(series.to_numpy(dtype=np.float64), index=keys)
+        want = pd.Index(ds.ids.astype(str))
+        missing = want.difference(keys)
+        if len(missing):
+            raise DataError(f"scores lack {len(missing)} ids of the dataset, e.g. {missing[0]!r}")
+        arr = lookup.reindex(want).to_numpy()
+    if np.isnan(arr).any():
+        raise DataError(f"scores for column {column!r} contain NaN")
+    return arr
+
+
+def _balanced_quota(counts: np.ndarray, k: int) -> np.ndarray:
+    """Split ``k`` over classes as equally as their sizes allow (water-filling)."""
+    quota = np.zeros_like(counts)
+    remaining = k
+    open_ = counts > 0
+    while remaining > 0 and open_.any():
+        share = max(1, remaining // int(open_.sum()))
+        for c in np.flatnonzero(open_):
+            take = min(share, counts[c] - quota[c], remaining)
+            quota[c] += take
+            remaining -= take
+            if quota[c] == counts[c]:
+                open_[c] = False
+            if remaining == 0:
+                break
+    return quota
+
+
+def select(
+    ds: Dataset,
+    strategy: str,
+    budget: int | float,
+    *,
+    scores: Any = None,
+    embeddings: np.ndarray | None = None,
+    seed: SeedLike = 0,
+    class_balanced: bool = False,
+    **params: Any,
+) -> np.ndarray:
+    """Choose ``budget`` examples of ``ds`` with the named strategy.
+
+    Parameters
+    ----------
+    ds : Dataset to select from.
+    strategy : a name in :data:`REGISTRY` ("random", "hardest", "easiest", "offset", ...).
+    budget : int count in [1, n] or float fraction in (0, 1].
+    scores : DataFrame indexed by id (from :func:`datafactors.scores.compute`), a Series
+        by id, or an (n,) array; score-based strategies read the column ``score=``.
+    embeddings : (n, d) vectors for geometric strategies (default ``ds.X``).
+    seed : int or Generator; ties and random picks depend only on it.
+    class_balanced : split the budget equally over classes (capped by class sizes)
+        and apply the strategy within each class.
+    **params : strategy options, e.g. ``score="el2n"``, ``offset=0.1``.
+
+    Returns
+    -------
+    ndarray (budget,) of unique int64 row indices in pick order.
+
+    Examples
+    --------
+    >>> import numpy as np, datafactors as df
+    >>> ds = df.Dataset.from_arrays(np.arange(10.0)[:, None], [0, 1] * 5)
+    >>> sorted(select(ds, "hardest", 3, scores=np.arange(10.0)))
+    [7, 8, 9]
+    """
+    if not isinstance(ds, Dataset):
+        raise DataError(f"select expects a datafactors.Dataset, got {type(ds).__name__}")
+    fn = REGISTRY.get(strategy)
+    k = resolve_budget(budget, ds.n)
+    accepted = set(inspect.signature(fn).parameters) - {"ds", "k", "scores", "embeddings", "rng"}
+    unknown = set(params) - accepted
+    if unknown:
+        raise ConfigError(
+            f"strategy {strategy!r} got unknown option(s) {', '.join(sorted(unknown))}; "
+            f"it accepts: {', '.join(sorted(accepted)) or 'none'}"
+        )
+    rng = check_random_state(seed)
+    if embeddings is not None:
+        embeddings = np.asarray(embeddings, dtype=np.float32)
+        if embeddings.ndim != 2 or len(embeddings) != ds.n or not np.isfinite(embeddings).all():
+            raise DataError(f"embeddings must be a finite ({ds.n}, d) array, got shape {embeddings.shape}")
+    if not class_balanced:
+        out = np.asarray(fn(ds, k, scores=scores, embeddings=embeddings, rng=rng, **params), dtype=np.int64)
+    else:
+        quota = _balanced_quota(ds.class_counts(), k)
+        parts = []
+        for c in np.flatnonzero(quota):
+            rows = np.flatnonzero(ds.y == c)
+            sub_scores = scores
+            if scores is not None and not isinstance(scores, (pd.DataFrame, pd.Series)):
+                sub_scores = np.asarray(scores)[rows]
+            sub_emb = None if embeddings is None else embeddings[rows]
+            pick = fn(ds.subset(rows), int(quota[c]), scores=sub_scores, embeddings=sub_emb, rng=rng, **params)
+            parts.append(rows[np.asarray(pick, dtype=np.int64)])
+        out = np.concatenate(parts)
+    if len(out) != k or len(np.unique(out)) != k:
+        raise RuntimeError(f"strategy {strategy!r} returned {len(out)} indices ({len(np.unique(out))} unique), expected {k}")
+    return out
+
+
+from . import random_, score_based  # noqa: E402,F401  register built-ins
+
+__all__ = ["REGISTRY", "select"]

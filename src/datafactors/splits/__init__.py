@@ -1,0 +1,86 @@
+"""Split builders, looked up by name in :data:`REGISTRY`.
+
+A split builder is ``fn(ds, seed, **params) -> Split`` holding row indices.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .._errors import ConfigError, DataError
+from .._registry import Registry
+from .._validation import SeedLike, check_random_state
+
+REGISTRY: Registry[Any] = Registry("split")
+
+
+@dataclass
+class Split:
+    """Row indices of a train set, an in-distribution test set and named OOD sets."""
+
+    train: np.ndarray
+    test: np.ndarray
+    ood: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def assignments(self, n: int) -> np.ndarray:
+        """(n,) object array naming each row's part ("train", "test", "ood:<name>", or "")."""
+        out = np.full(n, "", dtype=object)
+        out[self.train] = "train"
+        out[self.test] = "test"
+        for name, idx in self.ood.items():
+            out[idx] = f"ood:{name}"
+        return out
+
+
+def split(ds, kind: str, seed: SeedLike = 0, **params: Any) -> Split:
+    """Build the named split of ``ds``.
+
+    Examples
+    --------
+    >>> import numpy as np, datafactors as df
+    >>> ds = df.Dataset.from_arrays(np.arange(20.0)[:, None], [0, 1] * 10)
+    >>> s = split(ds, "stratified", seed=0, test_size=0.5)
+    >>> len(s.train), len(s.test)
+    (10, 10)
+    """
+    fn = REGISTRY.get(kind)
+    return fn(ds, seed=seed, **params)
+
+
+def _test_count(n: int, test_size: float | int) -> int:
+    if isinstance(test_size, bool) or not isinstance(test_size, (int, float)):
+        raise ConfigError(f"test_size == {test_size!r}, must be a fraction in (0, 1) or a count")
+    k = int(test_size) if isinstance(test_size, int) else int(round(test_size * n))
+    if isinstance(test_size, float) and not 0 < test_size < 1:
+        raise ConfigError(f"test_size == {test_size}, a fraction must be in (0, 1)")
+    if not 1 <= k <= n - 1:
+        raise DataError(f"test_size gives {k} test examples of {n}; need between 1 and {n - 1}")
+    return k
+
+
+@REGISTRY.register("random")
+def random_split(ds, *, seed: SeedLike = 0, test_size: float | int = 0.2) -> Split:
+    """Uniform random train/test split."""
+    k = _test_count(ds.n, test_size)
+    perm = check_random_state(seed).permutation(ds.n)
+    return Split(train=np.sort(perm[k:]), test=np.sort(perm[:k]))
+
+
+@REGISTRY.register("stratified")
+def stratified_split(ds, *, seed: SeedLike = 0, test_size: float | int = 0.2) -> Split:
+    """Train/test split keeping each class's share (scikit-learn's StratifiedShuffleSplit)."""
+    from sklearn.model_selection import StratifiedShuffleSplit
+
+    k = _test_count(ds.n, test_size)
+    if ds.class_counts().min() < 2:
+        raise DataError("stratified split needs at least 2 examples of every class")
+    rng = check_random_state(seed)
+    sss = StratifiedShuffleSplit(n_splits=1, test_size=k, random_state=int(rng.integers(2**31 - 1)))
+    tr, te = next(sss.split(np.zeros(ds.n), ds.y))
+    return Split(train=np.sort(tr), test=np.sort(te))
+
+
+__all__ = ["REGISTRY", "Split", "split"]

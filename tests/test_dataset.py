@@ -1,0 +1,82 @@
+"""Dataset validation, subset and id joins."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import datafactors as df
+
+
+def test_from_arrays_maps_labels_and_keeps_names():
+    ds = df.Dataset.from_arrays([[1.0], [2.0], [3.0]], ["cat", "dog", "cat"], ids=["a", "b", "c"])
+    assert ds.y.tolist() == [0, 1, 0]
+    assert ds.class_names == ["cat", "dog"]
+    assert ds.X.dtype == np.float32 and ds.n_classes == 2
+
+
+@pytest.mark.parametrize(
+    "X, y, kw, msg",
+    [
+        (np.zeros((0, 2)), [], {}, "empty"),
+        ([[1.0], [np.nan]], [0, 1], {}, "NaN first at row 1"),
+        ([[1.0], [np.inf]], [0, 1], {}, "inf first at row 1"),
+        ([["a"], ["b"]], [0, 1], {}, "numeric"),
+        ([[1.0], [2.0]], [0, 0], {}, "1 class"),
+        ([[1.0], [2.0]], [0, 1, 1], {}, "labels must have shape"),
+        ([[1.0], [2.0]], [0.5, 1], {}, "non-integer"),
+        ([[1.0], [2.0]], [0, 1], {"ids": ["a", "a"]}, "duplicated: a"),
+        ([[1.0], [2.0]], [0, 1], {"groups": [1]}, "groups"),
+        (np.zeros((2, 2, 2)), [0, 1], {}, "2-D"),
+    ],
+)
+def test_bad_input(X, y, kw, msg):
+    with pytest.raises(df.DataError, match=msg):
+        df.Dataset.from_arrays(X, y, **kw)
+
+
+def test_subset_keeps_ids_groups_extra():
+    ds = df.Dataset.from_arrays(np.arange(8.0)[:, None], [0, 1] * 4, ids=list("abcdefgh"), groups=list(range(8)),
+                                extra=pd.DataFrame({"text": list("ABCDEFGH")}))
+    sub = ds.subset([5, 1])
+    assert sub.ids.tolist() == ["f", "b"]
+    assert sub.groups.tolist() == [5, 1]
+    assert sub.extra["text"].tolist() == ["F", "B"]
+    assert sub.class_names == ds.class_names
+    assert ds.subset(np.array([True] + [False] * 7)).ids.tolist() == ["a"]
+    with pytest.raises(df.DataError, match="indices"):
+        ds.subset([8])
+
+
+@settings(max_examples=50, deadline=None)
+@given(n=st.integers(2, 50), data=st.data())
+def test_property_subset_then_index_of_roundtrips(n, data):
+    ids = [f"id{i}" for i in data.draw(st.permutations(list(range(n))))]
+    y = [i % 2 for i in range(n)]
+    ds = df.Dataset.from_arrays(np.arange(n, dtype=float)[:, None], y, ids=ids)
+    idx = data.draw(st.lists(st.integers(0, n - 1), unique=True, min_size=1))
+    sub = ds.subset(idx)
+    assert ds.index_of(sub.ids).tolist() == idx
+    np.testing.assert_array_equal(sub.X[:, 0], ds.X[idx, 0])
+    sub2 = sub.subset(np.arange(len(idx))[::-1])
+    assert ds.index_of(sub2.ids).tolist() == idx[::-1]
+
+
+def test_load_builtins_split():
+    train, test, ood = df.load("mnist1d", split=True)
+    assert (train.n, test.n, ood.n) == (4000, 1000, 1000)
+    assert train.n_features == 40 and train.n_classes == 10
+    assert not set(train.ids) & set(test.ids)
+    # generation is deterministic and does not disturb global random state
+    np.random.seed(123)
+    before = np.random.random()
+    np.random.seed(123)
+    again = df.load("mnist1d")
+    assert np.random.random() == before
+    np.testing.assert_array_equal(again.X, train.X)
+
+
+def test_load_unknown_name():
+    with pytest.raises(df.DataError, match="unknown dataset 'mnist2d'"):
+        df.load("mnist2d")
