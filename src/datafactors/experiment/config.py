@@ -101,7 +101,10 @@ class RunConfig(_Strict):
         from ..scores import REGISTRY as SCORES
         from ..select import REGISTRY as SELECTORS
 
+        from ..learners import make_learner
+
         LEARNERS.get(self.learner)
+        make_learner(self.learner, **self.learner_params)
         for s in self.scoring.scores:
             SCORES.get(s)
         for st in self.strategies:

@@ -228,8 +228,22 @@ def run(
 
 
 def _plan_selections_check(cfg: RunConfig, data: RunData) -> None:
+    """Catch bad budgets and strategy options before a run folder exists (dry run on stand-in scores)."""
+    from ..scores import COLUMNS
+    from ..select import select
+
     for b in cfg.budgets:
         resolve_budget(b, data.train.n)
+    stand_in = pd.DataFrame({c: np.zeros(data.train.n) for c in COLUMNS}, index=data.train.ids)
+    for st in cfg.strategies:
+        params = dict(st.params)
+        if st.score is not None:
+            params["score"] = st.score
+        try:
+            select(data.train, st.selector, max(cfg.budgets), scores=stand_in, seed=0,
+                   class_balanced=st.class_balanced, **params)
+        except (ConfigError, DataError) as e:
+            raise ConfigError(f"strategy {st.name!r}: {e}") from None
 
 
 def _compute_scores(cfg: RunConfig, data: RunData, store: RunStore, eng: Any, rep: Reporter) -> pd.DataFrame:

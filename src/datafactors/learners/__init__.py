@@ -12,6 +12,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from .._errors import ConfigError
 from .._registry import Registry
 from ..dataset import Dataset
 from ..dynamics import TrainingDynamics
@@ -29,10 +30,17 @@ class Learner(Protocol):
 
 
 def make_learner(name: str, **params: Any) -> Learner:
-    """Build a registered learner by name with its parameters."""
-    from ..import learners as _pkg  # noqa: F401  (ensures built-ins are registered)
+    """Build a registered learner by name with its parameters (unknown parameters -> ConfigError)."""
+    import inspect
 
     cls = REGISTRY.get(name)
+    accepted = set(inspect.signature(cls).parameters)
+    unknown = set(params) - accepted
+    if unknown:
+        raise ConfigError(
+            f"learner {name!r} got unknown parameter(s) {', '.join(sorted(unknown))}; "
+            f"it accepts: {', '.join(sorted(accepted))}"
+        )
     return cls(**params)
 
 
