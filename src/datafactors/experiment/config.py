@@ -34,7 +34,7 @@ class ScoringConfig(_Strict):
 class FitConfig(_Strict):
     n_boot: int = Field(200, ge=0, le=10000)
     target_error: float | None = Field(
-        None, gt=0, lt=1, description="default: 10% below the best full-data ID error (relative)"
+        None, gt=0, lt=1, description="default: per eval set, 10% (relative) below its best full-data error"
     )
 
 
@@ -97,11 +97,10 @@ class RunConfig(_Strict):
     def check_names(self) -> None:
         """Check every registry name (selectors, scores, learner) before any work starts."""
         from ..learners import REGISTRY as LEARNERS
+        from ..learners import make_learner
         from ..scores import COLUMNS
         from ..scores import REGISTRY as SCORES
         from ..select import REGISTRY as SELECTORS
-
-        from ..learners import make_learner
 
         LEARNERS.get(self.learner)
         make_learner(self.learner, **self.learner_params)

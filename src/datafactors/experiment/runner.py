@@ -330,13 +330,13 @@ def _execute(cfg: RunConfig, data: RunData, store: RunStore, eng: Any, rep: Repo
         rep.advance(len(by_key[spec["key"]]["trials"]))
 
     rep.stage("fitting learning curves", None)
-    fits, curves, target = fit_curves(store, cfg, n_full)
+    fits, curves, targets = fit_curves(store, cfg, n_full)
     store.replace_table("fits", fits)
     store.replace_table("curve_points", curves)
     trials = store.table("trials")
     n_failed = int((trials["status"] != "ok").sum())
     store.update_manifest(status="complete", finished=datetime.now(UTC).isoformat(timespec="seconds"),
-                          target_error=target, n_failed=n_failed)
+                          target_error=targets.get("id_test"), target_errors=targets, n_failed=n_failed)
     report_path = None
     if make_report:
         from ..report import build_report
@@ -365,7 +365,7 @@ FIT_COLUMNS = ["strategy", "eval_set", "metric", "alpha", "beta", "gamma", "alph
                "pred_4x_lo", "pred_4x_hi", "target", "n_needed", "n_needed_lo", "n_needed_hi", "reachable", "status"]
 
 
-def fit_curves(store: RunStore, cfg: RunConfig, n_full: int) -> tuple[pd.DataFrame, pd.DataFrame, float | None]:
+def fit_curves(store: RunStore, cfg: RunConfig, n_full: int) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, float]]:
     """Fit err(n) = alpha n^beta + gamma per strategy and eval set from the stored trials."""
     from ..scaling import fit_power_law
 
@@ -374,17 +374,20 @@ def fit_curves(store: RunStore, cfg: RunConfig, n_full: int) -> tuple[pd.DataFra
         "SELECT t.strategy, m.eval_set, t.n_train, t.seed, 1 - m.value AS err FROM trials t "
         "JOIN metrics m USING (trial_id) WHERE t.status = 'ok' AND m.metric = 'accuracy'"
     ).df()
-    target = cfg.fit.target_error
-    if target is None and len(df):
-        full = df[(df.eval_set == "id_test") & (df.n_train == df.n_train.max())]
-        if len(full):
-            target = float(0.9 * full.groupby("strategy")["err"].mean().min())
+    # The config's target applies to every eval set; by default each set's target is 10%
+    # (relative) below its best full-data error, i.e. "what would a 10% better model need".
+    targets: dict[str, float] = {}
+    for eval_set, g in df.groupby("eval_set"):
+        full = g[g.n_train == g.n_train.max()]
+        targets[eval_set] = (cfg.fit.target_error if cfg.fit.target_error is not None
+                             else float(0.9 * full.groupby("strategy")["err"].mean().min()))
     fit_rows, curve_rows = [], []
     grid = None
     if len(df):
         grid = np.unique(np.geomspace(df.n_train.min(), 4 * n_full, 60).round())
     for (strategy, eval_set), g in df.groupby(["strategy", "eval_set"], sort=True):
         row: dict[str, Any] = dict.fromkeys(FIT_COLUMNS, None)
+        target = targets[eval_set]
         row.update(strategy=strategy, eval_set=eval_set, metric="error", n_points=len(g), n_full=n_full,
                    target=target)
         try:
@@ -401,10 +404,9 @@ def fit_curves(store: RunStore, cfg: RunConfig, n_full: int) -> tuple[pd.DataFra
             lo, hi = f.predict_interval(n)
             row[f"pred_{mult}x"], row[f"pred_{mult}x_lo"], row[f"pred_{mult}x_hi"] = (
                 float(f.predict(n)[0]), float(lo[0]), float(hi[0]))
-        if target is not None:
-            need = f.data_needed(target)
-            row.update(n_needed=float(need.n), n_needed_lo=float(need.lo), n_needed_hi=float(need.hi),
-                       reachable=bool(need.reachable))
+        need = f.data_needed(target)
+        row.update(n_needed=float(need.n), n_needed_lo=float(need.lo), n_needed_hi=float(need.hi),
+                   reachable=bool(need.reachable))
         fit_rows.append(row)
         lo, hi = f.predict_interval(grid)
         curve_rows.append(pd.DataFrame({"strategy": strategy, "eval_set": eval_set, "n": grid,
@@ -418,7 +420,7 @@ def fit_curves(store: RunStore, cfg: RunConfig, n_full: int) -> tuple[pd.DataFra
               pd.DataFrame({"strategy": pd.Series(dtype=str), "eval_set": pd.Series(dtype=str),
                             "n": pd.Series(dtype=float), "pred": pd.Series(dtype=float),
                             "lo": pd.Series(dtype=float), "hi": pd.Series(dtype=float)}))
-    return fits, curves, target
+    return fits, curves, targets
 
 
 def summary_table(store: RunStore) -> pd.DataFrame:

@@ -26,7 +26,7 @@ class TorchLearner:
     n_threads : torch threads used while fitting and predicting; fixed so that
         results are identical across processes and engines.
 
-    ``fit(ds, epochs=E)`` accepts a fractional E: it trains ceil(E * n / batch_size)
+    ``fit(ds, epochs=E)`` accepts a fractional E: it trains ceil(E * ceil(n / batch_size))
     steps, which is how DataComp's fixed-samples-seen protocol is expressed.
     With ``record_dynamics=True`` it records, after each full epoch, the softmax of
     every train example, its loss, its per-example gradient norm over all parameters
@@ -104,8 +104,10 @@ class TorchLearner:
         loss_fn = torch.nn.CrossEntropyLoss()
         rng = np.random.default_rng(seed)
         bs = min(self.batch_size, n)
-        total_steps = max(1, math.ceil(epochs * n / bs))
         steps_per_epoch = math.ceil(n / bs)
+        # An epoch is one pass in minibatches (the last one may be short); fractional
+        # epochs (fixed samples seen) round up to whole steps.
+        total_steps = max(1, math.ceil(epochs * steps_per_epoch - 1e-9))
         n_full_epochs = total_steps // steps_per_epoch
         probs_l, losses_l, seen_l, gn_l = [], [], [], []
         if record:
