@@ -60,3 +60,17 @@ class Registry(Generic[T]):
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+def import_submodules(package_name: str, package_path: list[str]) -> None:
+    """Import every public module of a family package so each registers itself.
+
+    A new method is then one new module (plus its tests): no list to edit.
+    Modules must keep heavy imports inside functions so this stays cheap.
+    """
+    import importlib
+    import pkgutil
+
+    for m in sorted(pkgutil.iter_modules(package_path), key=lambda m: m.name):
+        if not m.name.startswith("_"):
+            importlib.import_module(f"{package_name}.{m.name}")

@@ -13,7 +13,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from .._errors import ConfigError
-from .._registry import Registry
+from .._registry import Registry, import_submodules
 from ..dataset import Dataset
 from ..dynamics import TrainingDynamics
 
@@ -44,6 +44,6 @@ def make_learner(name: str, **params: Any) -> Learner:
     return cls(**params)
 
 
-from . import logistic, mlp  # noqa: E402,F401  register built-ins
+import_submodules(__name__, __path__)  # every module registers itself
 
 __all__ = ["REGISTRY", "Learner", "make_learner"]

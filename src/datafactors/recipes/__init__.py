@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from .._registry import Registry
+from .._registry import Registry, import_submodules
 
 
 @dataclass
@@ -63,6 +63,6 @@ def run(name: str, *, seed: int = 0, quick: bool = False) -> RecipeResult:
     return REGISTRY.get(name).fn(seed=seed, quick=quick)
 
 
-from . import data_diet  # noqa: E402,F401  register built-ins
+import_submodules(__name__, __path__)  # every module registers itself
 
 __all__ = ["REGISTRY", "Recipe", "RecipeResult", "recipe", "run"]

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import ConfigError, DataError
-from .._registry import Registry
+from .._registry import Registry, import_submodules
 from ..dataset import Dataset
 from ..dynamics import TrainingDynamics, stack_dynamics
 
@@ -131,6 +131,6 @@ def compute(
     return out
 
 
-from . import dynamics_scores  # noqa: E402,F401  register built-ins
+import_submodules(__name__, __path__)  # every module registers itself
 
 __all__ = ["COLUMNS", "REGISTRY", "ScoreColumn", "compute", "hardness_sign", "train_dynamics"]

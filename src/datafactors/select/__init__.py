@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import ConfigError, DataError
-from .._registry import Registry
+from .._registry import Registry, import_submodules
 from .._validation import SeedLike, check_random_state, resolve_budget
 from ..dataset import Dataset
 
@@ -145,6 +145,6 @@ def select(
     return out
 
 
-from . import random_, score_based  # noqa: E402,F401  register built-ins
+import_submodules(__name__, __path__)  # every module registers itself
 
 __all__ = ["REGISTRY", "select"]

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import ConfigError, DataError
-from .._registry import Registry
+from .._registry import Registry, import_submodules
 from .._validation import SeedLike, check_random_state
 
 REGISTRY: Registry[Any] = Registry("split")
@@ -82,5 +82,7 @@ def stratified_split(ds, *, seed: SeedLike = 0, test_size: float | int = 0.2) ->
     tr, te = next(sss.split(np.zeros(ds.n), ds.y))
     return Split(train=np.sort(tr), test=np.sort(te))
 
+
+import_submodules(__name__, __path__)  # further split modules register themselves
 
 __all__ = ["REGISTRY", "Split", "split"]
