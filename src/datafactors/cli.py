@@ -40,7 +40,7 @@ def _load(data: str, label: str | None):
 @app.command()
 def run(
     config: Annotated[Path | None, typer.Argument(help="YAML config (default: built-in MNIST-1D study).")] = None,
-    engine: Annotated[str, typer.Option(help="Where trials run: local.")] = "local",
+    engine: Annotated[str, typer.Option(help="Where trials run: local (process pool) or ray.")] = "local",
     address: Annotated[str | None, typer.Option(help="HOST:PORT of a Ray cluster (ray engine).")] = None,
     resume: Annotated[Path | None, typer.Option(help="Finish an interrupted run folder.")] = None,
     out: Annotated[Path, typer.Option(help="Folder under which runs/<run-id>/ is created.")] = Path("runs"),

@@ -9,7 +9,7 @@ from typing import Any
 from .._errors import ConfigError
 from .local import LocalEngine
 
-ENGINES = ("local",)
+ENGINES = ("local", "ray")
 
 
 def make_engine(name: str = "local", *, n_workers: int | None = None, address: str | None = None) -> Any:
@@ -17,6 +17,10 @@ def make_engine(name: str = "local", *, n_workers: int | None = None, address: s
         if address is not None:
             raise ConfigError("--address is only for the ray engine")
         return LocalEngine(n_workers=n_workers)
+    if name == "ray":
+        from .ray_ import RayEngine  # imported only when chosen
+
+        return RayEngine(n_workers=n_workers, address=address)
     raise ConfigError(f"unknown engine {name!r}. Known: {', '.join(ENGINES)}")
 
 
