@@ -10,7 +10,17 @@ import pytest
 from scipy import stats
 
 from datafactors import DataError
-from datafactors.scaling import DataNeeded, FrequencyFit, PowerLawFit, fit_frequency, fit_power_law
+from datafactors.scaling import (
+    CurveComparison,
+    DataNeeded,
+    FrequencyFit,
+    PowerLawFit,
+    compare_curves,
+    fit_frequency,
+    fit_group_curves,
+    fit_power_law,
+    fits_table,
+)
 
 ALPHA, BETA, GAMMA = 2.0, -0.5, 0.05
 SIZES = 2.0 ** np.arange(6, 15)  # 64 ... 16384, shards growing by powers of 2
@@ -208,9 +218,12 @@ def test_bad_targets_and_queries_raise(fit):
         no_boot.predict_interval(100)
 
 
-def test_constraints_hold_on_rising_data():
+def test_rising_data_gives_the_documented_flat_fit():
+    # error that grows with n has no reducible part: alpha = 0, beta = 0, gamma = mean(err)
     f = fit_power_law([10, 100, 1000, 10000], [0.1, 0.2, 0.3, 0.4], n_boot=0)
-    assert f.alpha >= 0 and -5 <= f.beta < 0 and f.gamma >= 0
+    assert f.flat
+    assert (f.alpha, f.beta) == (0.0, 0.0)
+    assert f.gamma == pytest.approx(0.25, abs=1e-12)
 
 
 # --- frequency fits -------------------------------------------------------------------
@@ -253,3 +266,163 @@ def test_fit_frequency_constant_perf_gives_nan_r():
 def test_fit_frequency_bad_inputs(freq, perf, match):
     with pytest.raises(DataError, match=match):
         fit_frequency(freq, perf)
+
+
+# --- flat curves ----------------------------------------------------------------------
+
+
+def test_constant_curve_is_the_documented_flat_fit():
+    n = np.repeat([100.0, 200.0, 400.0, 800.0], 2)
+    f = fit_power_law(n, np.full(n.size, 0.3), n_boot=20, seed=0)
+    assert f.flat and (f.alpha, f.beta) == (0.0, 0.0)
+    assert f.gamma == pytest.approx(0.3, abs=1e-12)
+    for name in ("alpha", "beta", "gamma"):
+        lo, hi = f.ci[name]
+        assert lo == hi == pytest.approx({"alpha": 0.0, "beta": 0.0, "gamma": 0.3}[name])
+    np.testing.assert_allclose(f.predict([1.0, 1e6]), 0.3)
+    lo, hi = f.predict_interval([50.0])
+    assert lo[0] == pytest.approx(0.3) and hi[0] == pytest.approx(0.3)
+    assert f.regions() == {"small_data": (0.0, 0.0), "power_law": (0.0, 0.0), "floor": (0.0, math.inf)}
+    met = f.data_needed(0.35)
+    assert met.reachable and met.n == 100.0 and "flat curve" in met.reason
+    assert met.lo == met.hi == 100.0
+    never = f.data_needed(0.25)
+    assert not never.reachable and never.n == math.inf
+    d = f.to_dict()
+    assert not any(isinstance(v, float) and math.isnan(v) for v in d.values())
+
+
+def test_profile_closed_form_matches_scipy_nnls():
+    from scipy.optimize import nnls
+
+    from datafactors.scaling import _BETA_GRID, _profile_many
+
+    rng = np.random.default_rng(0)
+    for trial in range(20):
+        x = np.sort(rng.uniform(0.01, 1.0, 12))
+        x[-1] = 1.0
+        e = rng.normal(0.3, 0.2, 12) if trial % 2 else 0.5 * x**-0.3 + rng.normal(0, 0.05, 12)
+        a, g, rss = _profile_many(x, e, _BETA_GRID)
+        for k, b in enumerate(_BETA_GRID):
+            col = x**b
+            coef, rnorm = nnls(np.column_stack([col / col.max(), np.ones_like(col)]), e)
+            assert rss[k] == pytest.approx(rnorm**2, rel=1e-9, abs=1e-12)
+            assert a[k] * col.max() == pytest.approx(coef[0], rel=1e-6, abs=1e-9)
+            assert g[k] == pytest.approx(coef[1], rel=1e-6, abs=1e-9)
+
+
+# --- per-group curves -----------------------------------------------------------------
+
+
+def test_group_curves_recover_each_groups_exponent():
+    rng = np.random.default_rng(1)
+    rows = []
+    for g, (a, b, c) in {"easy": (1.0, -0.6, 0.02), "hard": (1.5, -0.2, 0.1)}.items():
+        for n in SIZES:
+            for _ in range(3):
+                rows.append((n, a * n**b + c + rng.normal(0, 0.001), g))
+    n, err, grp = (np.array(col) for col in zip(*rows, strict=True))
+    fits = fit_group_curves(n.astype(float), err.astype(float), grp, n_boot=30, seed=0)
+    assert list(fits) == ["easy", "hard"]
+    assert fits["easy"].beta == pytest.approx(-0.6, abs=0.05)
+    assert fits["hard"].beta == pytest.approx(-0.2, abs=0.05)
+    # same seed -> a group's fit does not depend on the other groups
+    alone = fit_power_law(n[grp == "hard"].astype(float), err[grp == "hard"].astype(float), n_boot=30, seed=0)
+    np.testing.assert_array_equal(alone.boot, fits["hard"].boot)
+    table = fits_table(fits)
+    assert table["group"].tolist() == ["easy", "hard"]
+    assert {"alpha", "beta", "gamma", "beta_lo", "beta_hi", "flat"} <= set(table.columns)
+
+
+def test_group_curves_name_the_group_that_cannot_be_fitted():
+    n = np.array([10, 20, 40, 10, 20], dtype=float)
+    err = np.array([0.5, 0.4, 0.3, 0.5, 0.4])
+    grp = np.array(["a", "a", "a", "b", "b"])
+    with pytest.raises(DataError, match="group 'b': n has 2 distinct values"):
+        fit_group_curves(n, err, grp, n_boot=0)
+    with pytest.raises(DataError, match="same length"):
+        fit_group_curves(n, err, grp[:4])
+    with pytest.raises(DataError, match="missing value"):
+        fit_group_curves(n, err, np.array(["a", None, "a", "b", "b"], dtype=object))
+
+
+# --- comparing strategies by their curves ---------------------------------------------
+
+
+def _curve(alpha, beta, gamma, boot=None, n_min=1.0, n_max=1e5):
+    return PowerLawFit(
+        alpha=alpha,
+        beta=beta,
+        gamma=gamma,
+        ci={},
+        n_points=8,
+        boot=np.empty((0, 3)) if boot is None else boot,
+        n_min=n_min,
+        n_max=n_max,
+    )
+
+
+def test_single_crossing_by_hand():
+    # 4 n^-0.5 = n^-0.25  <=>  n^0.25 = 4  <=>  n = 256; below it the shallow curve is lower.
+    steep, shallow = _curve(4.0, -0.5, 0.0), _curve(1.0, -0.25, 0.0)
+    cmp = compare_curves({"steep": steep, "shallow": shallow}, n_range=(10.0, 1e4))
+    assert isinstance(cmp, CurveComparison)
+    assert len(cmp.crossings) == 1
+    row = cmp.crossings.iloc[0]
+    assert row.n_cross == pytest.approx(256.0, rel=1e-9)
+    assert row.err_cross == pytest.approx(0.25, rel=1e-9)
+    assert (row.better_below, row.better_above) == ("shallow", "steep")
+    assert math.isnan(row.n_cross_lo) and math.isnan(row.boot_fraction)
+    w = cmp.winners
+    assert w["best"].tolist() == ["shallow", "steep"]
+    assert w["n_lo"].tolist()[0] == 10.0 and w["n_hi"].tolist()[-1] == 1e4
+    assert w["n_hi"].iloc[0] == pytest.approx(256.0, rel=1e-9)
+    assert (w["margin"] > 0).all()
+    assert cmp.best_at([100.0, 1000.0]).tolist() == ["shallow", "steep"]
+
+
+def test_two_crossings_match_a_dense_grid():
+    a, b = _curve(2.0, -1.0, 0.10), _curve(1.0, -0.5, 0.05)
+    cmp = compare_curves({"a": a, "b": b}, n_range=(1.0, 1e6))
+    n = np.geomspace(1.0, 1e6, 2_000_001)
+    d = a.predict(n) - b.predict(n)
+    want = n[np.flatnonzero(np.sign(d[:-1]) != np.sign(d[1:]))]
+    assert len(want) == 2
+    np.testing.assert_allclose(cmp.crossings["n_cross"], want, rtol=1e-5)
+    assert cmp.winners["best"].tolist() == ["b", "a", "b"]
+
+
+def test_crossing_interval_from_paired_bootstraps():
+    rng = np.random.default_rng(0)
+    alphas = 4.0 * np.exp(rng.normal(0, 0.05, 400))
+    boot_a = np.column_stack([alphas, np.full(400, -0.5), np.zeros(400)])
+    boot_b = np.tile([1.0, -0.25, 0.0], (400, 1))
+    cmp = compare_curves(
+        {"a": _curve(4.0, -0.5, 0.0, boot_a), "b": _curve(1.0, -0.25, 0.0, boot_b)}, n_range=(10.0, 1e4)
+    )
+    row = cmp.crossings.iloc[0]
+    # crossing at (alpha_a / 1)^4: its interval is the mapped alpha interval
+    want = np.quantile(alphas**4, [0.025, 0.975])
+    assert row.n_cross_lo == pytest.approx(want[0], rel=0.03)
+    assert row.n_cross_hi == pytest.approx(want[1], rel=0.03)
+    assert row.boot_fraction == 1.0
+
+
+def test_identical_or_parallel_curves_do_not_cross():
+    f = _curve(1.0, -0.3, 0.1)
+    cmp = compare_curves({"x": f, "y": _curve(1.0, -0.3, 0.1), "z": _curve(1.0, -0.3, 0.2)}, n_range=(10, 1e4))
+    assert cmp.crossings.empty
+    assert cmp.winners["best"].tolist() == ["x"]
+
+
+def test_default_range_is_the_observed_sizes_and_bad_inputs_raise():
+    a, b = _curve(4.0, -0.5, 0.0, n_min=64, n_max=4096), _curve(1.0, -0.25, 0.0, n_min=32, n_max=2048)
+    assert compare_curves({"a": a, "b": b}).n_range == (32.0, 4096.0)
+    with pytest.raises(DataError, match="needs >= 2 fitted curves"):
+        compare_curves({"a": a})
+    with pytest.raises(DataError, match="n_range"):
+        compare_curves({"a": a, "b": b}, n_range=(100.0, 10.0))
+    with pytest.raises(DataError, match="must be a PowerLawFit"):
+        compare_curves({"a": a, "b": (1, 2, 3)})
+    with pytest.raises(DataError, match="pass n_range"):
+        compare_curves({"a": _curve(1.0, -0.5, 0.0, n_min=math.nan), "b": b})

@@ -64,7 +64,9 @@ def parse_budget(text: str) -> int | float:
     t = str(text).strip()
     try:
         if any(c in t for c in ".eE"):
-            return float(t)
+            v = float(t)
+            # "3000.0" or "1e3" mean a count; only values in (0, 1] are fractions
+            return int(v) if v > 1 and v.is_integer() else v
         return int(t)
     except ValueError:
         raise DataError(f"budget {text!r} is neither a count (e.g. 3000) nor a fraction (e.g. 0.3)") from None

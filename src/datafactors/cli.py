@@ -23,7 +23,7 @@ app = typer.Typer(
 recipes_app = typer.Typer(help="Small runnable reproductions of the papers' headline findings.", no_args_is_help=True)
 app.add_typer(recipes_app, name="recipes")
 
-out_console = Console()
+out_console = Console(soft_wrap=True)  # long paths stay on one line when piped
 err_console = Console(stderr=True)
 
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
@@ -171,28 +171,213 @@ def select_cmd(
 @app.command()
 def split(
     data: Annotated[str, typer.Argument(help="Built-in name or a file.")],
-    kind: Annotated[str, typer.Option("--kind", help="Split name (random, stratified, ...).")],
+    kind: Annotated[
+        str,
+        typer.Option(
+            "--kind", help="Split name: random, stratified, group, cluster, easy_hard, compositional, length, crafted."
+        ),
+    ],
     out: Annotated[Path, typer.Option("--out", help="Parquet file with id and part.")],
-    test_size: Annotated[float, typer.Option(help="Test fraction.")] = 0.2,
+    test_size: Annotated[float, typer.Option(help="In-distribution test fraction (of what is not held out).")] = 0.2,
+    ood_size: Annotated[
+        float | None, typer.Option(help="Share of examples to hold out (group, cluster, compositional, length).")
+    ] = None,
+    groups: Annotated[
+        str | None, typer.Option(help="group: column naming each example's group (default: the group column).")
+    ] = None,
+    holdout: Annotated[str | None, typer.Option(help="group: comma-separated groups to hold out.")] = None,
+    n_clusters: Annotated[int | None, typer.Option(help="cluster: k of k-means.")] = None,
+    scores: Annotated[
+        Path | None, typer.Option("--scores", help="easy_hard: scores Parquet (from `datafactors score`).")
+    ] = None,
+    score_col: Annotated[
+        str | None, typer.Option("--score", help="easy_hard: score column (in --scores or the data).")
+    ] = None,
+    attributes: Annotated[str | None, typer.Option(help="compositional: comma-separated attribute columns.")] = None,
+    length: Annotated[
+        str | None, typer.Option(help="length: numeric or text column (default: non-zero feature span).")
+    ] = None,
+    val_size: Annotated[float | None, typer.Option(help="crafted: validation share, split across the folds.")] = None,
+    folds: Annotated[int | None, typer.Option(help="crafted: number of folds across augmentation families.")] = None,
     label: Label = None,
     seed: Seed = 0,
 ) -> None:
     """Assign every example to train / test (/ OOD) parts.
 
-    Example: datafactors split data.csv --kind stratified --out splits.parquet
+    Examples:
+
+      datafactors split data.csv --kind stratified --out splits.parquet
+
+      datafactors split data.csv --kind group --groups domain --holdout news,web --out splits.parquet
+
+      datafactors split data.csv --kind compositional --attributes modality,anatomy --out splits.parquet
+
+      datafactors split data.csv --kind easy_hard --scores scores.parquet --score el2n --out splits.parquet
     """
+    import inspect
+
     import pandas as pd
 
+    from ._errors import ConfigError
+    from .splits import REGISTRY
     from .splits import split as make_split
     from .store import atomic_write_parquet
 
+    fn = REGISTRY.get(kind)
     ds = _load(data, label)
     _check_out(out, ".parquet")
-    sp = make_split(ds, kind, seed=seed, test_size=test_size)
+    score_spec = None
+    if scores is not None:
+        sc = _read_scores(scores)
+        col = score_col or next((c for c in sc.columns if c not in ("id", "label")), None)
+        if col is None or col not in sc.columns:
+            raise DataError(f"score column {col!r} not in {scores}; columns are: {', '.join(map(str, sc.columns))}")
+        score_spec = sc.set_index("id")[col].rename(col)
+    elif score_col is not None:
+        score_spec = score_col
+    given = {
+        "ood_size": ("--ood-size", ood_size),
+        "groups": ("--groups", groups),
+        "holdout": ("--holdout", None if holdout is None else [h.strip() for h in holdout.split(",") if h.strip()]),
+        "n_clusters": ("--n-clusters", n_clusters),
+        "score": ("--score/--scores", score_spec),
+        "attributes": ("--attributes", attributes),
+        "length": ("--length", length),
+        "val_size": ("--val-size", val_size),
+        "folds": ("--folds", folds),
+    }
+    accepted = set(inspect.signature(fn).parameters)
+    params = {}
+    for key, (flag, value) in given.items():
+        if value is None:
+            continue
+        if key not in accepted:
+            raise ConfigError(f"{flag} does not apply to split kind {kind!r}")
+        params[key] = value
+    sp = make_split(ds, kind, seed=seed, test_size=test_size, **params)
     frame = pd.DataFrame({"id": ds.ids.astype(str), "part": sp.assignments(ds.n)})
     atomic_write_parquet(frame, out)
     counts = frame["part"].value_counts().to_dict()
     out_console.print(f"{counts}; wrote [bold]{out}[/bold]")
+
+
+def _read_scores(path: Path):
+    import pandas as pd
+
+    if not path.is_file():
+        raise DataError(f"scores file not found: {path}")
+    try:
+        sc = pd.read_parquet(path)
+    except Exception as e:  # pyarrow raises many types for corrupt files
+        raise DataError(f"cannot read scores file {path}: {type(e).__name__}") from None
+    if "id" not in sc.columns:
+        raise DataError(f"scores file {path} has no 'id' column")
+    sc["id"] = sc["id"].astype(str)
+    return sc
+
+
+@app.command("profile")
+def profile_cmd(
+    data: Annotated[str, typer.Argument(help="Built-in name or a file (.csv .parquet .jsonl .npz).")],
+    label: Label = None,
+    embed: Annotated[
+        str | None,
+        typer.Option("--embed", help="Text column to embed with the offline sentence encoder (all-MiniLM-L6-v2)."),
+    ] = None,
+    text: Annotated[
+        str | None, typer.Option("--text", help="Text column for vocabulary and concept counts (no embedding).")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Parquet file to write the profile to.")] = None,
+    test: Annotated[str | None, typer.Option("--test", help="Test set (same format) for coverage / novelty.")] = None,
+    scores: Annotated[Path | None, typer.Option("--scores", help="Scores Parquet for the difficulty profile.")] = None,
+    licence: Annotated[
+        str | None, typer.Option("--licence", help="Licence column (default: licence / license).")
+    ] = None,
+    families: Annotated[
+        str | None, typer.Option("--families", help="Comma-separated factor families (default: all).")
+    ] = None,
+    threshold: Annotated[
+        float, typer.Option("--near-dup-threshold", help="Cosine at or above which two examples are near duplicates.")
+    ] = 0.95,
+    seed: Seed = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Measure dataset-level factors (size, balance, duplication, diversity, ...) and print them.
+
+    Examples:
+
+      datafactors profile mnist1d --out profile.parquet
+
+      datafactors profile reviews.csv --label sentiment --embed text --licence license
+    """
+    from .factors import profile
+
+    if out is not None:
+        _check_out(out, ".parquet")
+    if embed is not None and text is not None and embed != text:
+        raise DataError(f"--embed {embed} and --text {text} name different columns; give one")
+    with err_console.status("embedding text" if embed else "loading", spinner="dots") if not quiet else _nullctx():
+        ds = _load_text(data, label, embed)
+        test_ds = None if test is None else _load_text(test, label, embed)
+    sc = None if scores is None else _read_scores(scores)
+    with err_console.status("profiling", spinner="dots") if not quiet else _nullctx():
+        prof = profile(
+            ds,
+            text=embed or text,
+            test=test_ds,
+            scores=sc,
+            licence=licence,
+            families=families,
+            near_duplicate_threshold=threshold,
+            seed=seed,
+        )
+    _print_profile(prof, ds.name)
+    if out is not None:
+        from .store import atomic_write_parquet
+
+        atomic_write_parquet(prof, out)
+        out_console.print(f"wrote {len(prof)} rows to [bold]{out}[/bold]")
+
+
+def _load_text(data: str, label: str | None, embed: str | None):
+    if embed is None:
+        try:
+            return _load(data, label)
+        except DataError as e:
+            if "no numeric feature columns" in str(e):
+                raise DataError(f"{e}; or pass --embed <text column> to embed the text") from None
+            raise
+    from .featurize import read_text_table
+    from .io import BUILTINS
+
+    if data in BUILTINS:
+        raise DataError(f"--embed needs a file with a text column; {data!r} is a built-in without text")
+    return read_text_table(data, embed, label=label)
+
+
+def _print_profile(prof, name: str) -> None:
+    import math
+
+    # Notes (how each number was computed) need a wide terminal; they are always in --out.
+    with_notes = out_console.width >= 120
+    with_text = bool((prof["text"] != "").any())
+    table = Table(title=f"Profile of {name}", header_style="bold cyan")
+    table.add_column("factor", no_wrap=True)
+    table.add_column("key", overflow="fold", max_width=28)
+    table.add_column("value", justify="right", no_wrap=True)
+    if with_text:
+        table.add_column("", overflow="fold", max_width=16)
+    if with_notes:
+        table.add_column("note", style="dim", overflow="fold")
+    for fam, g in prof.groupby("family", sort=False):
+        table.add_row(f"[bold magenta]{fam}[/bold magenta]")
+        for r in g.itertuples(index=False):
+            v = r.value
+            cells = [f"  {r.factor}", r.key, "—" if (isinstance(v, float) and math.isnan(v)) else f"{v:.4g}"]
+            cells += [r.text] if with_text else []
+            cells += [r.note] if with_notes else []
+            table.add_row(*cells)
+    out_console.print(table)
 
 
 @app.command()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pickle
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -26,6 +29,17 @@ class TrainingDynamics:
     grad_norms : ndarray (n_epochs + 1, n) float32 or None, exact per-example
         gradient norm over all parameters at initialization (row 0) and after each epoch.
     seed : int, the training seed.
+    checkpoints : list of (epoch, lr, state_dict) or None. Model parameters saved by a
+        PyTorch learner at up to ``max_checkpoints`` evenly spaced full epochs (always
+        the last), each with the step size in use then; what TracIn sums over. A state
+        dict holds detached CPU copies of the model's parameters and buffers.
+    module_factory : callable (n_features, n_classes) -> torch.nn.Module or None; rebuilds
+        the architecture the checkpoints belong to. Dropped when the dynamics are pickled
+        (e.g. sent back from a worker process) if it cannot be pickled itself, such as
+        a lambda; pass the factory to :meth:`checkpoint_models` then.
+    n_features : int or None, the model's input width.
+    transform : callable or None, maps raw features ``ds.X`` to the model's inputs (the
+        learner's standardization); ``None`` means identity.
     """
 
     ids: np.ndarray
@@ -35,6 +49,56 @@ class TrainingDynamics:
     seen_correct: np.ndarray
     grad_norms: np.ndarray | None = None
     seed: int = 0
+    checkpoints: list[tuple[int, float, dict[str, Any]]] | None = None
+    module_factory: Callable[[int, int], Any] | None = None
+    n_features: int | None = None
+    transform: Callable[[np.ndarray], np.ndarray] | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        if state.get("module_factory") is not None:
+            try:
+                pickle.dumps(state["module_factory"])
+            except (pickle.PicklingError, AttributeError, TypeError):
+                # A lambda factory must not make the whole record unpicklable.
+                state["module_factory"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    def model_inputs(self, X: np.ndarray) -> np.ndarray:
+        """``X`` as the recorded model sees it (after the learner's standardization), float32."""
+        X = np.ascontiguousarray(X, dtype=np.float32)
+        return X if self.transform is None else np.ascontiguousarray(self.transform(X), dtype=np.float32)
+
+    def checkpoint_models(
+        self, module_factory: Callable[[int, int], Any] | None = None
+    ) -> list[tuple[int, float, Any]]:
+        """Rebuild every saved checkpoint as ``(epoch, lr, torch.nn.Module in eval mode)``.
+
+        Parameters
+        ----------
+        module_factory : overrides the recorded factory (needed when it was dropped in pickling).
+        """
+        if not self.checkpoints:
+            raise DataError(
+                "these training dynamics hold no model checkpoints; record them with a PyTorch learner "
+                "(learner='mlp' or TorchLearner) and max_checkpoints >= 1"
+            )
+        factory = module_factory or self.module_factory
+        if factory is None or self.n_features is None:
+            raise DataError("cannot rebuild the checkpointed model: no module_factory was recorded; pass one")
+        import torch
+
+        out = []
+        for epoch, lr, state in self.checkpoints:
+            with torch.random.fork_rng(devices=[]):
+                model = factory(self.n_features, int(self.probs.shape[2]))
+            model.load_state_dict(state)
+            model.eval()
+            out.append((int(epoch), float(lr), model))
+        return out
 
     @property
     def n_epochs(self) -> int:

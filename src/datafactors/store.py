@@ -109,7 +109,12 @@ class RunStore:
         if self._con is None:
             if read_only and not self.db_path.exists():
                 raise DataError(f"{self.path} has no results.duckdb yet")
-            self._con = duckdb.connect(str(self.db_path), read_only=read_only)
+            try:
+                self._con = duckdb.connect(str(self.db_path), read_only=read_only)
+            except duckdb.Error as e:
+                raise DataError(
+                    f"cannot open {self.db_path}: {str(e).splitlines()[0]} (is a run still writing it?)"
+                ) from None
             if not read_only:
                 self._con.execute(SCHEMA)
         return self._con

@@ -162,11 +162,6 @@ def test_unknown_learner_did_you_mean():
     assert "'mpl'" in msg and "Did you mean 'mlp'" in msg
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="config.py RunConfig.check_names: an unknown strategies[].score column lists the known columns "
-    "but gives no 'Did you mean' (registries do)",
-)
 def test_unknown_strategy_score_column_did_you_mean():
     msg = _error(_with(strategies=[{"name": "h", "selector": "hardest", "score": "el2m"}]))
     assert "'el2m'" in msg and "Did you mean 'el2n'" in msg
@@ -177,11 +172,6 @@ def test_unknown_learner_param_is_named():
     assert "hiden" in msg
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="learners/mlp.py MLPLearner.__init__ runs tuple(hidden) before validating: hidden: 8 raises TypeError, "
-    "not ConfigError (the CLI then prints a traceback)",
-)
 def test_learner_hidden_not_a_list_is_config_error():
     msg = _error(_with(learner_params={"hidden": 8}))
     assert "hidden" in msg

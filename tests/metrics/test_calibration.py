@@ -1,13 +1,29 @@
-"""Calibration family: a hand-worked case, a naive reference loop, and validation."""
+"""Calibration family: hand-worked cases, naive reference loops, netcal, the KS reference formula, validation."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from datafactors import DataError
-from datafactors.metrics import classwise_ece, ece, evaluate, mce, reliability_bins
+from datafactors.metrics import (
+    BIN_COUNTS,
+    CALIBRATION_METRICS,
+    accuracy,
+    bin_sweep,
+    brier,
+    calibration_metrics,
+    classwise_ece,
+    ece,
+    evaluate,
+    ks_error,
+    mce,
+    nll,
+    reliability_bins,
+)
 
 # Top-label confidences .9 (correct), .7 (wrong), .4 (correct), .5 (wrong).
 HAND_P = np.array(
@@ -189,3 +205,137 @@ def test_bad_probs_raise():
         ece([[0.3, 0.3]], [0])
     with pytest.raises(DataError, match="must be in \\[0, 3\\)"):
         ece(HAND_P, [0, 1, 2, 3])
+
+
+# --- KS error (Gupta et al., 2021) ---------------------------------------------------
+
+
+def reference_ks(probs, y):
+    """The authors' formula: sort by top-label score, max |cumsum(correct) - cumsum(score)| / n."""
+    probs = np.asarray(probs, dtype=float)
+    scores = probs.max(axis=1)
+    labels = (probs.argmax(axis=1) == np.asarray(y)).astype(float)
+    order = scores.argsort()
+    scores, labels = scores[order], labels[order]
+    n = len(scores)
+    return float(np.amax(np.absolute(np.cumsum(scores) / n - np.cumsum(labels) / n)))
+
+
+def test_ks_error_by_hand():
+    # sorted conf .4 (ok), .5 (wrong), .7 (wrong), .9 (ok); cumulative (correct - conf) / 4:
+    # (1 - .4)/4 = .15, (1 - .9)/4 = .025, (1 - 1.6)/4 = -.15, (2 - 2.5)/4 = -.125  -> KS = .15
+    assert ks_error(HAND_P, HAND_Y) == pytest.approx(0.15, abs=1e-12)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_ks_error_matches_reference_formula(seed):
+    p, y = random_problem(seed, n=300, c=5)
+    assert ks_error(p, y) == pytest.approx(reference_ks(p, y), abs=1e-12)
+
+
+def test_ks_error_ignores_the_order_of_tied_confidences():
+    # Two examples tied at .6: one right, one wrong. Cutting between them would depend on the order.
+    p = np.array([[0.6, 0.4], [0.6, 0.4], [0.9, 0.1]])
+    y = np.array([0, 1, 0])
+    # tie group end: (1 - 1.2)/3 = -.0667; then (2 - 2.1)/3 = -.0333 -> KS = .0667
+    assert ks_error(p, y) == pytest.approx(0.2 / 3, abs=1e-12)
+    assert ks_error(p[[1, 0, 2]], y[[1, 0, 2]]) == ks_error(p, y)
+
+
+def test_ks_error_zero_for_confident_correct_predictions():
+    assert ks_error(np.eye(3), [0, 1, 2]) == 0.0
+
+
+# --- independent implementation: netcal ------------------------------------------------
+
+
+@pytest.mark.parametrize("n_bins", [5, 15, 100])
+def test_ece_and_mce_match_netcal(n_bins):
+    netcal = pytest.importorskip("netcal.metrics")
+    # Continuous confidences never sit exactly on a bin edge, where netcal's bins are
+    # left-closed and ours right-closed; elsewhere the two must agree.
+    p, y = random_problem(20 + n_bins, n=2000, c=6)
+    assert ece(p, y, n_bins=n_bins) == pytest.approx(netcal.ECE(bins=n_bins).measure(p, y), abs=1e-12)
+    assert mce(p, y, n_bins=n_bins) == pytest.approx(netcal.MCE(bins=n_bins).measure(p, y), abs=1e-12)
+
+
+# --- all metrics at once, bin sweep ---------------------------------------------------
+
+
+def test_calibration_metrics_equal_the_separate_functions():
+    p, y = random_problem(9, n=400, c=4)
+    m = calibration_metrics(p, y, n_bins=10)
+    assert list(m) == list(CALIBRATION_METRICS)
+    want = {
+        "accuracy": accuracy(p, y),
+        "nll": nll(p, y),
+        "brier": brier(p, y),
+        "ece": ece(p, y, n_bins=10),
+        "ece_mass": ece(p, y, n_bins=10, binning="mass"),
+        "classwise_ece": classwise_ece(p, y, n_bins=10),
+        "mce": mce(p, y, n_bins=10),
+        "ks": ks_error(p, y),
+    }
+    for k, v in want.items():
+        assert m[k] == pytest.approx(v, abs=1e-12), k
+
+
+def test_bin_sweep_equals_the_separate_functions():
+    p, y = random_problem(10, n=300, c=3)
+    sweep = bin_sweep(p, y)
+    assert BIN_COUNTS == (5, 10, 15, 20, 25, 50, 100, 200, 500)
+    assert len(sweep) == 2 * len(BIN_COUNTS)
+    assert list(sweep.columns) == ["binning", "n_bins", "ece", "mce", "classwise_ece"]
+    for row in sweep.itertuples():
+        assert row.ece == pytest.approx(ece(p, y, n_bins=row.n_bins, binning=row.binning), abs=1e-12)
+        assert row.mce == pytest.approx(mce(p, y, n_bins=row.n_bins, binning=row.binning), abs=1e-12)
+        cw = classwise_ece(p, y, n_bins=row.n_bins, binning=row.binning)
+        assert row.classwise_ece == pytest.approx(cw, abs=1e-12)
+
+
+def test_classwise_ece_on_bin_edges_matches_naive_loop():
+    # Scores exactly on the edges k/10 exercise the right-closed rule in the vectorised path.
+    rng = np.random.default_rng(12)
+    raw = rng.integers(0, 11, size=(200, 2)) / 10.0
+    p = np.column_stack([raw[:, 0], 1 - raw[:, 0]])
+    y = rng.integers(0, 2, 200)
+    per_class = [naive_ece(p[:, c].tolist(), (y == c).astype(float).tolist(), 10, "width")[0] for c in range(2)]
+    assert classwise_ece(p, y, n_bins=10) == pytest.approx(np.mean(per_class), abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"bin_counts": []}, "bin_counts is empty"),
+        ({"bin_counts": [5, 0]}, "n_bins == 0"),
+        ({"binnings": []}, "binnings is empty"),
+        ({"binnings": ["width", "quantile"]}, "binning == 'quantile'"),
+    ],
+)
+def test_bin_sweep_bad_settings(kwargs, match):
+    with pytest.raises(DataError, match=match):
+        bin_sweep(HAND_P, HAND_Y, **kwargs)
+
+
+@given(
+    st.integers(min_value=1, max_value=40),
+    st.integers(min_value=2, max_value=6),
+    st.integers(min_value=0, max_value=10_000),
+)
+@settings(max_examples=40, deadline=None)
+def test_invariants(n, c, seed):
+    rng = np.random.default_rng(seed)
+    p = rng.dirichlet(np.full(c, 0.5), size=n)
+    # coarse values make ties common
+    p = np.round(p, 1)
+    p[:, -1] = 1 - p[:, :-1].sum(axis=1)
+    p = np.clip(p, 0, 1)
+    p /= p.sum(axis=1, keepdims=True)
+    y = rng.integers(0, c, n)
+    m = calibration_metrics(p, y, n_bins=7)
+    for key in ("ece", "ece_mass", "classwise_ece", "mce", "ks"):
+        assert 0.0 <= m[key] <= 1.0 + 1e-12
+    assert m["ece"] <= m["mce"] + 1e-12
+    perm = rng.permutation(n)
+    assert ks_error(p[perm], y[perm]) == pytest.approx(m["ks"], abs=1e-12)
+    assert ece(p[perm], y[perm], n_bins=7) == pytest.approx(m["ece"], abs=1e-12)

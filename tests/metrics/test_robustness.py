@@ -7,7 +7,7 @@ import pytest
 from scipy.special import expit, logit
 
 from datafactors import DataError
-from datafactors.metrics import effective_robustness, fit_robustness_line
+from datafactors.metrics import effective_robustness, fit_robustness_line, ood_gap
 
 S, C = 0.8, -0.5
 BASE_ID = np.array([0.5, 0.6, 0.7, 0.8, 0.9])
@@ -80,3 +80,14 @@ def test_perfect_accuracy_is_clipped_not_infinite():
 def test_bad_inputs_raise(args, match):
     with pytest.raises(DataError, match=match):
         effective_robustness(*args)
+
+
+def test_ood_gap_by_hand():
+    assert ood_gap(0.9, 0.6) == pytest.approx(0.3)
+    gap = ood_gap([0.9, 0.5], [0.95, 0.5])
+    assert isinstance(gap, np.ndarray)
+    np.testing.assert_allclose(gap, [-0.05, 0.0], atol=1e-12)
+    with pytest.raises(DataError, match="id_acc has shape \\(2,\\) but ood_acc has shape \\(3,\\)"):
+        ood_gap([0.9, 0.5], [0.1, 0.2, 0.3])
+    with pytest.raises(DataError, match="ood_acc has values in"):
+        ood_gap(0.9, 1.5)

@@ -305,8 +305,9 @@ def test_sections_and_figures(full):
     _, html = full
     positions = [html.index(f"<h2>{title}</h2>") for title in SECTION_TITLES]
     assert positions == sorted(positions)
-    # learning curves (ID, OOD) + score histograms + data map + reliability (ID, OOD)
-    assert _n_figures(html) == 6
+    # learning curves (ID, OOD) + score histograms + correlation heatmap + data map
+    # + reliability (ID, OOD) + temperature-scaling bin sweep
+    assert _n_figures(html) == 8
     assert "<details" in html and "Resolved configuration (config.yaml)" in html
 
 
@@ -423,14 +424,14 @@ def test_escapes_data_strings(tmp_path):
     assert "<details open>" in trials
     first_row = trials.split("<tbody>")[1].split("</tr>")[0]
     assert 'class="failed"' in first_row and "kcenter-0.1-9" in first_row
-    assert _n_figures(html) == 6
+    assert _n_figures(html) == 8
 
 
 def test_missing_predictions(tmp_path):
     html = build_report(make_run(tmp_path, predictions=False)).read_text(encoding="utf-8")
     calib = html.split("<h2>Calibration of the full-data model</h2>")[1].split("<h2>")[0]
     assert "predictions.parquet is missing" in calib
-    assert _n_figures(html) == 4
+    assert _n_figures(html) == 5  # no reliability diagrams and no bin sweep
 
 
 def test_missing_fits(tmp_path):
@@ -439,7 +440,7 @@ def test_missing_fits(tmp_path):
     assert "has no table &#x27;fits&#x27;" in summary
     assert "has the best mean ID test accuracy" in summary  # the rest of the summary still works
     assert "No fitted curves" in html
-    assert _n_figures(html) == 6
+    assert _n_figures(html) == 8
 
 
 def test_running_run_without_results(tmp_path):
@@ -449,7 +450,7 @@ def test_running_run_without_results(tmp_path):
     assert "results.duckdb is missing" in html
     for title in SECTION_TITLES:
         assert f"<h2>{title}</h2>" in html
-    assert _n_figures(html) == 2  # only the score figures
+    assert _n_figures(html) == 3  # only the score histograms and their correlation heatmap
 
 
 def test_only_failed_trials(tmp_path):

@@ -37,25 +37,45 @@ class LocalEngine:
 
     def __init__(self, n_workers: int | None = None) -> None:
         self.n_workers = n_workers or os.cpu_count() or 1
+        self._pool: ProcessPoolExecutor | None = None
+        self._pool_data: Any = None
+
+    def _get_pool(self, data: Any, workers: int) -> ProcessPoolExecutor:
+        # Reuse the workers across stages of a run (starting one imports torch, ~2 s)
+        # as long as the shared data is the same object.
+        if self._pool is None or self._pool_data is not data:
+            self.close()
+            ctx = mp.get_context("spawn")
+            self._pool = ProcessPoolExecutor(
+                max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(data,)
+            )
+            self._pool_data = data
+        return self._pool
+
+    def close(self) -> None:
+        """Stop the worker processes (idempotent)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+            self._pool_data = None
 
     def map(self, fn: Callable[[Any, Any], Any], specs: Sequence[Any], data: Any) -> Iterator[tuple[Any, Any]]:
         specs = list(specs)
         if not specs:
             return
-        workers = min(self.n_workers, len(specs))
-        if workers <= 1:
+        workers = self.n_workers
+        if workers <= 1 or (len(specs) == 1 and self._pool is None):
             for s in specs:
                 yield s, fn(s, data)
             return
-        ctx = mp.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(data,)) as pool:
-            pending = {pool.submit(_call, fn, s): s for s in specs}
-            try:
-                while pending:
-                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        spec = pending.pop(fut)
-                        yield spec, fut.result()
-            finally:
-                for fut in pending:
-                    fut.cancel()
+        pool = self._get_pool(data, workers)
+        pending = {pool.submit(_call, fn, s): s for s in specs}
+        try:
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    spec = pending.pop(fut)
+                    yield spec, fut.result()
+        finally:
+            for fut in pending:
+                fut.cancel()

@@ -49,6 +49,9 @@ class RayEngine:
             raise ConfigError(f"cannot connect to Ray at {where}: {str(e).splitlines()[0]}") from None
         return ray, True
 
+    def close(self) -> None:
+        """Nothing to release: each map() starts and stops its own local Ray instance."""
+
     def map(self, fn: Callable[[Any, Any], Any], specs: Sequence[Any], data: Any) -> Iterator[tuple[Any, Any]]:
         specs = list(specs)
         if not specs:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -103,14 +104,28 @@ class RunConfig(_Strict):
         from ..select import REGISTRY as SELECTORS
 
         LEARNERS.get(self.learner)
-        make_learner(self.learner, **self.learner_params)
+        learner = make_learner(self.learner, **self.learner_params)
+        if hasattr(learner, "check_params"):
+            learner.check_params()
         for s in self.scoring.scores:
             SCORES.get(s)
+        from ..scores import score_columns
+
+        produced = [c for s in self.scoring.scores for c in score_columns(s)]
         for st in self.strategies:
             SELECTORS.get(st.selector)
-            if st.score is not None and st.score not in COLUMNS:
+            if st.score is None:
+                continue
+            if st.score not in COLUMNS:
+                close = difflib.get_close_matches(st.score, list(COLUMNS), n=1, cutoff=0.6)
+                hint = f" Did you mean {close[0]!r}?" if close else ""
                 raise ConfigError(
-                    f"strategy {st.name!r}: unknown score column {st.score!r}. Known: {', '.join(sorted(COLUMNS))}"
+                    f"strategy {st.name!r}: unknown score column {st.score!r}.{hint} Known: {', '.join(sorted(COLUMNS))}"
+                )
+            if st.score not in produced:
+                raise ConfigError(
+                    f"strategy {st.name!r} selects by {st.score!r}, but scoring.scores ({', '.join(self.scoring.scores)}) "
+                    f"does not compute it; add the score that produces it to scoring.scores"
                 )
 
 

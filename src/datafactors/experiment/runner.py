@@ -47,6 +47,13 @@ class RunData:
     test: Dataset
     ood: Dataset | None
     ood_description: str
+    _shared: dict[str, Any] | None = None
+
+    def shared(self) -> dict[str, Any]:
+        """The one object every task receives (built once, so engines can ship it once)."""
+        if self._shared is None:
+            self._shared = {"train": self.train, "evals": self.evals()}
+        return self._shared
 
     def evals(self) -> dict[str, Dataset]:
         out = {"id_test": self.test}
@@ -223,6 +230,7 @@ def run(
     try:
         result = _execute(cfg, data, store, eng, rep, make_report)
     finally:
+        eng.close()
         store.close()
     return result
 
@@ -243,7 +251,7 @@ def _plan_selections_check(cfg: RunConfig, data: RunData) -> None:
             select(data.train, st.selector, max(cfg.budgets), scores=stand_in, seed=0,
                    class_balanced=st.class_balanced, **params)
         except (ConfigError, DataError) as e:
-            raise ConfigError(f"strategy {st.name!r}: {e}") from None
+            raise ConfigError(f"in strategy {st.name!r} of the config: {e}") from None
 
 
 def _compute_scores(cfg: RunConfig, data: RunData, store: RunStore, eng: Any, rep: Reporter) -> pd.DataFrame:
@@ -257,7 +265,7 @@ def _compute_scores(cfg: RunConfig, data: RunData, store: RunStore, eng: Any, re
              for k in range(cfg.scoring.seeds)]
     rep.stage(f"training {len(specs)} scoring proxies (recording dynamics)", len(specs))
     runs = {}
-    for spec, dyn in eng.map(dynamics_task, specs, {"train": data.train}):
+    for spec, dyn in eng.map(dynamics_task, specs, data.shared()):
         runs[spec["seed"]] = dyn
         rep.advance()
     dynamics = [runs[s["seed"]] for s in specs]
@@ -266,6 +274,23 @@ def _compute_scores(cfg: RunConfig, data: RunData, store: RunStore, eng: Any, re
     frame.insert(1, "label", data.train.y)
     store.write_parquet("scores.parquet", frame)
     return frame.set_index("id")
+
+
+def _write_profile(data: RunData, scores: pd.DataFrame, store: RunStore, rep: Reporter) -> None:
+    """profile.parquet of the training set (label_noise left out: it cross-validates a model, too slow here)."""
+    from .._errors import DatafactorsError
+    from ..factors import family_names, profile
+
+    if store.read_parquet("profile.parquet") is not None:
+        return
+    rep.stage("profiling the training set", None)
+    fams = [f for f in family_names() if f != "label_noise"]
+    try:
+        prof = profile(data.train, scores=scores, test=data.test, families=fams, seed=0)
+    except DatafactorsError as e:  # a profile that cannot be computed must not cost the run
+        rep.log(f"no profile.parquet: {e}")
+        return
+    store.write_parquet("profile.parquet", prof)
 
 
 def _selections(cfg: RunConfig, data: RunData, scores: pd.DataFrame, rep: Reporter) -> dict[tuple, np.ndarray]:
@@ -286,6 +311,7 @@ def _selections(cfg: RunConfig, data: RunData, scores: pd.DataFrame, rep: Report
 
 def _execute(cfg: RunConfig, data: RunData, store: RunStore, eng: Any, rep: Reporter, make_report: bool) -> RunResult:
     scores = _compute_scores(cfg, data, store, eng, rep)
+    _write_profile(data, scores, store, rep)
     sels = _selections(cfg, data, scores, rep)
     if store.read_parquet("selections.parquet") is None:
         rows = [
@@ -319,8 +345,7 @@ def _execute(cfg: RunConfig, data: RunData, store: RunStore, eng: Any, rep: Repo
     n_todo = sum(len(g["trials"]) for g in todo)
     rep.stage(f"training {n_todo} trials ({len(todo)} distinct, {skipped} already done)", n_todo)
     by_key = {g["spec"]["key"]: g for g in todo}
-    trial_data = {"train": data.train, "evals": data.evals()}
-    for spec, res in eng.map(trial_task, [g["spec"] for g in todo], trial_data):
+    for spec, res in eng.map(trial_task, [g["spec"] for g in todo], data.shared()):
         for t in by_key[spec["key"]]["trials"]:
             row = {**t, "learner": cfg.learner, "status": "ok" if res["error"] is None else "failed",
                    "error": res["error"], "seconds": res["seconds"]}
@@ -333,6 +358,7 @@ def _execute(cfg: RunConfig, data: RunData, store: RunStore, eng: Any, rep: Repo
     fits, curves, targets = fit_curves(store, cfg, n_full)
     store.replace_table("fits", fits)
     store.replace_table("curve_points", curves)
+    evaluation_tables(store, fits)
     trials = store.table("trials")
     n_failed = int((trials["status"] != "ok").sum())
     store.update_manifest(status="complete", finished=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -421,6 +447,36 @@ def fit_curves(store: RunStore, cfg: RunConfig, n_full: int) -> tuple[pd.DataFra
                             "n": pd.Series(dtype=float), "pred": pd.Series(dtype=float),
                             "lo": pd.Series(dtype=float), "hi": pd.Series(dtype=float)}))
     return fits, curves, targets
+
+
+def evaluation_tables(store: RunStore, fits: pd.DataFrame) -> None:
+    """Derived tables from what is already stored (no training): ``calibration`` and ``crossings``.
+
+    ``calibration``: the full-data model's predictions (predictions.parquet), every
+    calibration metric before and after temperature scaling (T fitted on 20% of id_test)
+    plus the bin-count sweep. ``crossings``: where two strategies' fitted learning curves
+    cross. Each is replaced on every call; it is written empty when it cannot be computed
+    (no predictions, fewer than two fitted strategies).
+    """
+    from ..report._calibration_extra import (
+        CALIBRATION_COLUMNS,
+        CROSSING_COLUMNS,
+        calibration_table,
+        crossings_table,
+        empty_table,
+    )
+
+    pred = store.read_parquet("predictions.parquet")
+    try:
+        calib = calibration_table(pred) if pred is not None else empty_table(CALIBRATION_COLUMNS)
+    except DataError:
+        calib = empty_table(CALIBRATION_COLUMNS)
+    store.replace_table("calibration", calib)
+    try:
+        cross = crossings_table(fits, store.table("trials"))
+    except DataError:
+        cross = empty_table(CROSSING_COLUMNS)
+    store.replace_table("crossings", cross)
 
 
 def summary_table(store: RunStore) -> pd.DataFrame:

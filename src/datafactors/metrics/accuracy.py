@@ -41,6 +41,13 @@ def check_probs_labels(probs: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.n
     DataError
         Naming the problem and the value received.
     """
+    p = _check_probs(probs)
+    n, c = p.shape
+    return p, _check_labels(y, n, c)
+
+
+def _check_probs(probs: ArrayLike) -> np.ndarray:
+    """The probs half of :func:`check_probs_labels`."""
     try:
         p = np.asarray(probs, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -65,7 +72,11 @@ def check_probs_labels(probs: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.n
             f"probs row {bad} sums to {sums[bad]:.6g}, every row must sum to 1 (within {ROW_SUM_TOL}); "
             "pass softmax outputs, not logits"
         )
+    return p
 
+
+def _check_labels(y: ArrayLike, n: int, c: int) -> np.ndarray:
+    """Integer labels in ``[0, c)``, one per row of an ``(n, c)`` probs matrix."""
     yy = np.asarray(y)
     if yy.ndim != 1:
         raise DataError(f"y has shape {yy.shape}, must be 1-D (n_samples,)")
@@ -80,7 +91,7 @@ def check_probs_labels(probs: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.n
     lo, hi = int(yi.min()), int(yi.max())
     if lo < 0 or hi >= c:
         raise DataError(f"y has labels in [{lo}, {hi}], must be in [0, {c}) for probs with {c} columns")
-    return p, yi
+    return yi
 
 
 def accuracy(probs: ArrayLike, y: ArrayLike) -> float:
@@ -166,6 +177,6 @@ def _compute_nll(p: np.ndarray, y: np.ndarray, eps: float = 1e-12) -> float:
 
 
 def _compute_brier(p: np.ndarray, y: np.ndarray) -> float:
-    onehot = np.zeros_like(p)
-    onehot[np.arange(p.shape[0]), y] = 1.0
-    return float(np.mean(np.sum((p - onehot) ** 2, axis=1)))
+    # sum_c (p_c - 1[c == y])**2 = sum_c p_c**2 - 2 p_y + 1, without building the one-hot matrix.
+    sq = np.einsum("ij,ij->i", p, p)
+    return float(np.mean(sq - 2.0 * p[np.arange(p.shape[0]), y] + 1.0))

@@ -1,4 +1,4 @@
-"""Calibration family: ECE (equal-width and equal-mass bins), MCE, classwise ECE, reliability bins.
+"""Calibration family: ECE (equal-width and equal-mass bins), MCE, classwise ECE, KS error, reliability bins.
 
 Binning, shared by every function here
 --------------------------------------
@@ -13,7 +13,15 @@ Binning, shared by every function here
     groups are dropped.
 
 Empty bins contribute nothing. ECE depends on ``n_bins``: report it with the value and,
-as the calibration benchmark does, over several bin counts (5 ... 500).
+as the calibration benchmark does, over several bin counts (:data:`BIN_COUNTS`, 5 ... 500;
+see :func:`bin_sweep`). :func:`ks_error` needs no bins at all.
+
+Bad input. Every function validates ``probs`` and ``y`` with
+:func:`~datafactors.metrics.check_probs_labels`: rows that do not sum to 1 (within 1e-3),
+values outside [0, 1], NaN/inf, and labels outside ``[0, n_classes)`` raise ``DataError``
+naming the first offending row or the label range. There is no silent renormalisation;
+:func:`~datafactors.metrics.calibration_report` has an explicit ``renormalize=True``
+option that rescales rows and warns.
 """
 
 from __future__ import annotations
@@ -28,9 +36,24 @@ from numpy.typing import ArrayLike
 from .._errors import DataError
 from .accuracy import _compute_accuracy, _compute_brier, _compute_nll, check_probs_labels
 
-__all__ = ["classwise_ece", "ece", "evaluate", "mce", "reliability_bins"]
+__all__ = [
+    "BIN_COUNTS",
+    "CALIBRATION_METRICS",
+    "bin_sweep",
+    "calibration_metrics",
+    "classwise_ece",
+    "ece",
+    "evaluate",
+    "ks_error",
+    "mce",
+    "reliability_bins",
+]
 
 BINNINGS = ("width", "mass")
+# The bin counts of the calibration benchmark study's sweep.
+BIN_COUNTS = (5, 10, 15, 20, 25, 50, 100, 200, 500)
+# Keys of calibration_metrics(), in report order.
+CALIBRATION_METRICS = ("accuracy", "nll", "brier", "ece", "ece_mass", "classwise_ece", "mce", "ks")
 
 
 class _Bins(NamedTuple):
@@ -129,10 +152,120 @@ def classwise_ece(probs: ArrayLike, y: ArrayLike, n_bins: int = 15, binning: str
     """
     p, yi = check_probs_labels(probs, y)
     nb, mode = _check_bins(n_bins, binning)
-    total = 0.0
-    for c in range(p.shape[1]):
-        total += _ece_from_bins(_bin_stats(p[:, c], (yi == c).astype(np.float64), nb, mode), p.shape[0])
-    return total / p.shape[1]
+    return _compute_classwise_ece(p, yi, nb, mode)
+
+
+def ks_error(probs: ArrayLike, y: ArrayLike) -> float:
+    """Top-label Kolmogorov-Smirnov calibration error (Gupta et al., ICLR 2021), binning-free.
+
+    Sort the examples by top-label confidence ``conf_i = max_c p_ic`` (ascending) and
+    compare the cumulative sums of correctness and confidence::
+
+        KS = max_k | (1/n) sum_{i <= k} 1[argmax_c p_ic == y_i] - (1/n) sum_{i <= k} conf_i |
+
+    i.e. the largest vertical gap between the two integrated curves of the authors'
+    reference code. With tied confidences ``k`` runs only over the last index of each tie
+    group, so the value does not depend on how ties happen to be ordered (with distinct
+    confidences it is exactly the reference formula).
+
+    Parameters
+    ----------
+    probs : array-like of shape (n_samples, n_classes)
+    y : array-like of shape (n_samples,)
+
+    Returns
+    -------
+    float in [0, 1] (lower is better)
+
+    Examples
+    --------
+    >>> # sorted conf .6 (wrong), .9 (right): cumulative gaps |0 - .3|, |.5 - .75| -> .3
+    >>> round(ks_error([[0.9, 0.1], [0.6, 0.4]], [0, 1]), 6)
+    0.3
+    """
+    p, yi = check_probs_labels(probs, y)
+    conf, correct = _top_label(p, yi)
+    return _compute_ks(conf, correct, np.argsort(conf, kind="stable"))
+
+
+def calibration_metrics(probs: ArrayLike, y: ArrayLike, n_bins: int = 15) -> dict[str, float]:
+    """Every calibration metric at once, validating the input once and sorting once.
+
+    Parameters
+    ----------
+    probs : array-like of shape (n_samples, n_classes)
+    y : array-like of shape (n_samples,)
+    n_bins : int, default 15
+        Bins of the binned metrics.
+
+    Returns
+    -------
+    dict
+        Keys :data:`CALIBRATION_METRICS`: ``accuracy``, ``nll``, ``brier``, ``ece``
+        (equal-width), ``ece_mass`` (equal-mass), ``classwise_ece`` (equal-width),
+        ``mce`` (equal-width) and ``ks``, each equal to its own function's value.
+
+    Examples
+    --------
+    >>> m = calibration_metrics([[0.9, 0.1], [0.6, 0.4]], [0, 1], n_bins=2)
+    >>> m["ece"], round(m["ks"], 6)
+    (0.25, 0.3)
+    """
+    p, yi = check_probs_labels(probs, y)
+    nb, _ = _check_bins(n_bins, "width")
+    return _compute_calibration_metrics(p, yi, nb)
+
+
+def bin_sweep(
+    probs: ArrayLike,
+    y: ArrayLike,
+    bin_counts: tuple[int, ...] | list[int] = BIN_COUNTS,
+    binnings: tuple[str, ...] | list[str] = BINNINGS,
+) -> pd.DataFrame:
+    """ECE, MCE and classwise ECE over several bin counts (ECE depends on the bin count).
+
+    Parameters
+    ----------
+    probs : array-like of shape (n_samples, n_classes)
+    y : array-like of shape (n_samples,)
+    bin_counts : sequence of int, default :data:`BIN_COUNTS` (5, 10, 15, 20, 25, 50, 100, 200, 500)
+    binnings : sequence of {"width", "mass"}, default both
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (binning, n_bins) with columns ``binning``, ``n_bins``, ``ece``,
+        ``mce``, ``classwise_ece``; each value equals the function called with those settings.
+
+    Examples
+    --------
+    >>> bin_sweep([[0.9, 0.1], [0.6, 0.4]], [0, 1], bin_counts=[1, 2], binnings=["width"])["ece"].tolist()
+    [0.25, 0.25]
+    """
+    p, yi = check_probs_labels(probs, y)
+    counts = list(bin_counts)
+    if not counts:
+        raise DataError("bin_counts is empty, must list at least one bin count")
+    modes = list(binnings)
+    if not modes:
+        raise DataError("binnings is empty, must list 'width' and/or 'mass'")
+    checked = [_check_bins(nb, mode) for mode in modes for nb in counts]
+    conf, correct = _top_label(p, yi)
+    order = np.argsort(conf, kind="stable")
+    class_orders = [np.argsort(p[:, k], kind="stable") for k in range(p.shape[1])] if "mass" in modes else None
+    rows = []
+    for nbi, m in checked:
+        b = _bin_stats(conf, correct, nbi, m, order=order)
+        rows.append(
+            {
+                "binning": m,
+                "n_bins": nbi,
+                "ece": _ece_from_bins(b, p.shape[0]),
+                "mce": float(np.max(np.abs(b.accuracy - b.confidence))),
+                "classwise_ece": _compute_classwise_ece(p, yi, nbi, m, class_orders),
+            }
+        )
+    return pd.DataFrame(rows, columns=["binning", "n_bins", "ece", "mce", "classwise_ece"])
 
 
 def reliability_bins(probs: ArrayLike, y: ArrayLike, n_bins: int = 15, binning: str = "width") -> pd.DataFrame:
@@ -226,12 +359,65 @@ def _compute_ece(p: np.ndarray, y: np.ndarray, n_bins: int, binning: str) -> flo
     return _ece_from_bins(_bin_stats(conf, correct, n_bins, binning), p.shape[0])
 
 
+def _compute_ks(conf: np.ndarray, correct: np.ndarray, order: np.ndarray) -> float:
+    s = conf[order]
+    gap = np.cumsum(correct[order] - s) / conf.shape[0]
+    # Only the end of each run of tied confidences is a valid cut (order-independent).
+    ends = np.ones(s.shape[0], dtype=bool)
+    ends[:-1] = s[1:] != s[:-1]
+    return float(np.max(np.abs(gap[ends])))
+
+
+def _compute_classwise_ece(
+    p: np.ndarray, y: np.ndarray, n_bins: int, binning: str, orders: list[np.ndarray] | None = None
+) -> float:
+    n, c = p.shape
+    if binning == "mass":
+        total = 0.0
+        for k in range(c):
+            order = None if orders is None else orders[k]
+            total += _ece_from_bins(_bin_stats(p[:, k], (y == k).astype(np.float64), n_bins, binning, order), n)
+        return total / c
+    # Equal width: one bincount over (class, bin) pairs instead of a loop over classes.
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    idx = np.clip(np.searchsorted(edges, p, side="left") - 1, 0, n_bins - 1)
+    idx += np.arange(c) * n_bins
+    flat = idx.ravel()
+    size = c * n_bins
+    sum_s = np.bincount(flat, weights=p.ravel(), minlength=size)
+    sum_o = np.bincount(idx[np.arange(n), y], minlength=size).astype(np.float64)
+    # Per (class, bin): |sum outcome - sum score| / n equals count / n * |acc - conf|.
+    return float(np.sum(np.abs(sum_o - sum_s)) / n / c)
+
+
+def _compute_calibration_metrics(p: np.ndarray, y: np.ndarray, n_bins: int) -> dict[str, float]:
+    n = p.shape[0]
+    conf, correct = _top_label(p, y)
+    order = np.argsort(conf, kind="stable")
+    width = _bin_stats(conf, correct, n_bins, "width")
+    return {
+        "accuracy": float(np.mean(correct)),
+        "nll": _compute_nll(p, y),
+        "brier": _compute_brier(p, y),
+        "ece": _ece_from_bins(width, n),
+        "ece_mass": _ece_from_bins(_bin_stats(conf, correct, n_bins, "mass", order=order), n),
+        "classwise_ece": _compute_classwise_ece(p, y, n_bins, "width"),
+        "mce": float(np.max(np.abs(width.accuracy - width.confidence))),
+        "ks": _compute_ks(conf, correct, order),
+    }
+
+
 def _ece_from_bins(b: _Bins, n: int) -> float:
     return float(np.sum(b.count / n * np.abs(b.accuracy - b.confidence)))
 
 
-def _bin_stats(score: np.ndarray, outcome: np.ndarray, n_bins: int, binning: str) -> _Bins:
-    """Group ``score`` (n,) into bins and average ``score`` and ``outcome`` (n,) per non-empty bin."""
+def _bin_stats(
+    score: np.ndarray, outcome: np.ndarray, n_bins: int, binning: str, order: np.ndarray | None = None
+) -> _Bins:
+    """Group ``score`` (n,) into bins and average ``score`` and ``outcome`` (n,) per non-empty bin.
+
+    ``order`` (the stable ascending argsort of ``score``) may be passed to reuse a sort.
+    """
     if binning == "width":
         edges = np.linspace(0.0, 1.0, n_bins + 1)
         # side="left" gives i with edges[i-1] < s <= edges[i]: right-closed bins; 0 goes to bin 0.
@@ -247,12 +433,19 @@ def _bin_stats(score: np.ndarray, outcome: np.ndarray, n_bins: int, binning: str
             accuracy=sum_o[keep] / count[keep],
             count=count[keep],
         )
-    order = np.argsort(score, kind="stable")
-    groups = [g for g in np.array_split(order, n_bins) if g.size > 0]
+    if order is None:
+        order = np.argsort(score, kind="stable")
+    n = score.shape[0]
+    # The group sizes of np.array_split(order, n_bins): the first n % n_bins hold one extra.
+    sizes = np.full(n_bins, n // n_bins)
+    sizes[: n % n_bins] += 1
+    sizes = sizes[sizes > 0]
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    s_sorted, o_sorted = score[order], outcome[order]
     return _Bins(
-        lower=np.array([score[g].min() for g in groups]),
-        upper=np.array([score[g].max() for g in groups]),
-        confidence=np.array([score[g].mean() for g in groups]),
-        accuracy=np.array([outcome[g].mean() for g in groups]),
-        count=np.array([g.size for g in groups], dtype=np.float64),
+        lower=s_sorted[starts],
+        upper=s_sorted[starts + sizes - 1],
+        confidence=np.add.reduceat(s_sorted, starts) / sizes,
+        accuracy=np.add.reduceat(o_sorted, starts) / sizes,
+        count=sizes.astype(np.float64),
     )

@@ -13,7 +13,7 @@ from scipy.special import expit, logit
 
 from .._errors import DataError
 
-__all__ = ["effective_robustness", "fit_robustness_line"]
+__all__ = ["effective_robustness", "fit_robustness_line", "ood_gap"]
 
 # Accuracies of exactly 0 or 1 have infinite logits; clip as the reference code does.
 ACC_CLIP = 1e-6
@@ -95,6 +95,35 @@ def effective_robustness(
     if er.ndim == 0:
         return float(er)
     return er
+
+
+def ood_gap(id_acc: ArrayLike, ood_acc: ArrayLike) -> float | np.ndarray:
+    """Accuracy lost under distribution shift: ``gap = acc_ID - acc_OOD``.
+
+    Positive means the model is worse out of distribution. Unlike
+    :func:`effective_robustness` it does not account for the fact that better ID models
+    also tend to be better OOD; compare gaps only between models of similar ID accuracy.
+
+    Parameters
+    ----------
+    id_acc, ood_acc : float or array-like of shape (n_models,)
+        Accuracies in [0, 1], same shape.
+
+    Returns
+    -------
+    float or ndarray of shape (n_models,)
+
+    Examples
+    --------
+    >>> round(ood_gap(0.9, 0.6), 6)
+    0.3
+    """
+    ida = _check_acc(id_acc, "id_acc")
+    oda = _check_acc(ood_acc, "ood_acc")
+    if ida.shape != oda.shape:
+        raise DataError(f"id_acc has shape {ida.shape} but ood_acc has shape {oda.shape}, must match")
+    gap = ida - oda
+    return float(gap) if gap.ndim == 0 else gap
 
 
 def _check_acc(values: ArrayLike, name: str) -> np.ndarray:

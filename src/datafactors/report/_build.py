@@ -14,6 +14,7 @@ import pandas as pd
 import plotly.offline
 
 from .._errors import DataError
+from ._calibration_extra import calibration_scaling_html, strategy_comparison_html
 from ._figures import (
     CARTOGRAPHY_COLUMNS,
     band_description,
@@ -41,6 +42,8 @@ from ._html import (
     table,
 )
 from ._load import RunData, load_run
+from ._profile_extra import profile_html
+from ._scores_extra import correlations_html
 from ._summary import (
     HIGHER_IS_BETTER,
     aggregate,
@@ -56,10 +59,14 @@ SECTIONS = (
     ("summary", "Summary"),
     ("learning-curves", "Learning curves"),
     ("fits", "Scaling fits"),
+    ("strategy-comparison", "Strategy comparison by fitted curves"),
     ("metrics", "Metrics by strategy and budget"),
+    ("profile", "Dataset profile"),
     ("scores", "Score distributions"),
+    ("correlations", "Score correlations"),
     ("cartography", "Data map (dataset cartography)"),
     ("calibration", "Calibration of the full-data model"),
+    ("calibration-scaling", "Calibration before and after temperature scaling"),
     ("trials", "Trials and configuration"),
 )
 RUN_FILES = (
@@ -441,10 +448,14 @@ def render(run: RunData) -> str:
         "summary": summary_html(run, agg, problem),
         "learning-curves": learning_curves_html(run, agg, problem),
         "fits": fits_html(run),
+        "strategy-comparison": strategy_comparison_html(run),
         "metrics": metrics_html(agg, problem),
+        "profile": profile_html(run),
         "scores": scores_html(run),
+        "correlations": correlations_html(run),
         "cartography": cartography_html(run),
         "calibration": calibration_html(run),
+        "calibration-scaling": calibration_scaling_html(run),
         "trials": trials_html(run),
     }
     run_id = (run.manifest or {}).get("run_id") or run.run_dir.name

@@ -58,6 +58,11 @@ def hardness_sign(column: str) -> int:
         raise ConfigError(f"score column {column!r} has no declared orientation. Known: {known}") from None
 
 
+def score_columns(name: str) -> tuple[str, ...]:
+    """The columns the registered score ``name`` produces (its ``columns``, else its own name)."""
+    return tuple(getattr(REGISTRY.get(name), "columns", (name,)))
+
+
 def train_dynamics(
     ds: Dataset,
     *,
@@ -133,4 +138,9 @@ def compute(
 
 import_submodules(__name__, __path__)  # every module registers itself
 
-__all__ = ["COLUMNS", "REGISTRY", "ScoreColumn", "compute", "hardness_sign", "train_dynamics"]
+# Public functional entry points (these names shadow their modules on purpose:
+# `df.scores.aflite(X, y)` and `df.scores.irt(responses)` are the documented calls).
+from .aflite import aflite  # noqa: E402
+from .irt import glicko2, irt  # noqa: E402
+
+__all__ = ["COLUMNS", "REGISTRY", "ScoreColumn", "aflite", "compute", "glicko2", "hardness_sign", "irt", "train_dynamics"]

@@ -1,4 +1,5 @@
-"""Scores read from recorded training dynamics: EL2N, GraNd, forgetting, cartography, loss.
+"""Scores read from recorded training dynamics: EL2N, GraNd, forgetting, cartography, loss,
+margin, entropy and least confidence.
 
 Pure functions on arrays first (``el2n(probs, y)``), then the registered scorers that
 wire them to a Dataset and a list of :class:`~datafactors.dynamics.TrainingDynamics`
@@ -87,6 +88,74 @@ def cartography(gold_probs: np.ndarray, correct: np.ndarray) -> tuple[np.ndarray
     return gp.mean(axis=0), gp.std(axis=0), np.asarray(correct, dtype=np.float64).mean(axis=0)
 
 
+def _check_probs(probs: np.ndarray, y: np.ndarray | None = None) -> np.ndarray:
+    p = np.asarray(probs, dtype=np.float64)
+    if p.ndim != 2 or (y is not None and len(p) != len(y)):
+        n = "" if y is None else f" with n == len(y) == {len(y)}"
+        raise DataError(f"probs must have shape (n, C){n}, got {p.shape}")
+    return p
+
+
+def margin(probs: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Gold-label probability minus the largest other-class probability.
+
+    Parameters
+    ----------
+    probs : (n, C) predicted probabilities, C >= 2.
+    y : (n,) int labels.
+
+    Returns
+    -------
+    (n,) float64 in [-1, 1]. Higher = easier (confidently right); negative = misclassified.
+
+    Examples
+    --------
+    >>> margin(np.array([[0.7, 0.2, 0.1], [0.1, 0.6, 0.3]]), np.array([0, 0]))
+    array([ 0.5, -0.5])
+    """
+    p = _check_probs(probs, y)
+    if p.shape[1] < 2:
+        raise DataError(f"margin needs at least 2 classes, got probs of shape {p.shape}")
+    rows = np.arange(len(p))
+    gold = p[rows, y]
+    other = p.copy()
+    other[rows, y] = -np.inf
+    return gold - other.max(axis=1)
+
+
+def entropy(probs: np.ndarray) -> np.ndarray:
+    """Shannon entropy (nats) of each predictive distribution, with ``0 log 0 = 0``.
+
+    Returns
+    -------
+    (n,) float64 in [0, log C]. Higher = harder (the model is unsure).
+
+    Examples
+    --------
+    >>> entropy(np.array([[0.5, 0.5], [1.0, 0.0]]))
+    array([0.69314718, 0.        ])
+    """
+    p = np.clip(_check_probs(probs), 0.0, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(p > 0, -p * np.log(p), 0.0)
+    return terms.sum(axis=1)
+
+
+def least_confidence(probs: np.ndarray) -> np.ndarray:
+    """One minus the largest predicted probability (the uncertainty-sampling score).
+
+    Returns
+    -------
+    (n,) float64 in [0, 1 - 1/C]. Higher = harder.
+
+    Examples
+    --------
+    >>> least_confidence(np.array([[0.7, 0.2, 0.1], [0.5, 0.5, 0.0]]))
+    array([0.3, 0.5])
+    """
+    return 1.0 - _check_probs(probs).max(axis=1)
+
+
 def early_epoch(n_epochs: int, fraction: float = 0.1) -> int:
     """The early checkpoint Paul et al. use (epoch 20 of 200): ``ceil(fraction * n_epochs)``, >= 1."""
     return max(1, min(n_epochs, math.ceil(fraction * n_epochs)))
@@ -127,6 +196,11 @@ declare(
     ScoreColumn("variability", "ambiguous", 0.0, 0.5, "std of gold-label probability over epochs"),
     ScoreColumn("correctness", "easier", 0.0, 1.0, "fraction of epochs predicted correctly"),
     ScoreColumn("loss", "harder", 0.0, np.inf, "cross-entropy at the last epoch, mean over seeds"),
+    ScoreColumn("margin", "easier", -1.0, 1.0, "gold prob minus max other prob at the last epoch, mean over seeds"),
+    ScoreColumn(
+        "entropy", "harder", 0.0, np.inf, "predictive entropy (nats, <= log C) at the last epoch, mean over seeds"
+    ),
+    ScoreColumn("least_confidence", "harder", 0.0, 1.0, "1 - max prob (<= 1 - 1/C) at the last epoch, mean over seeds"),
 )
 
 
@@ -144,6 +218,16 @@ class EL2NScorer(_DynamicsScorer):
         e = _check_epoch(self.epoch, dyn[0])
         vals = np.mean([el2n(d.probs[e - 1], d.y, norm=self.norm) for d in dyn], axis=0)
         return self._frame(ds, {"el2n" if self.norm == "l2" else "el2n_l1": vals})
+
+
+@REGISTRY.register("el2n_l1")
+class EL2NL1Scorer(EL2NScorer):
+    """The L1 variant of EL2N from the authors' code, ``||p - onehot(y)||_1``, early in training."""
+
+    name = "el2n_l1"
+
+    def __init__(self, epoch: int | None = None) -> None:
+        super().__init__(epoch=epoch, norm="l1")
 
 
 @REGISTRY.register("grand")
@@ -182,6 +266,7 @@ class CartographyScorer(_DynamicsScorer):
     """Confidence, variability and correctness over all epochs, mean over seeds."""
 
     name = "cartography"
+    columns = ("confidence", "variability", "correctness")
 
     def score(self, ds, *, dynamics=None, embeddings=None, seed=0) -> pd.DataFrame:
         dyn = _require(dynamics, self.name)
@@ -199,3 +284,45 @@ class LossScorer(_DynamicsScorer):
     def score(self, ds, *, dynamics=None, embeddings=None, seed=0) -> pd.DataFrame:
         dyn = _require(dynamics, self.name)
         return self._frame(ds, {"loss": np.mean([d.losses[-1] for d in dyn], axis=0).astype(np.float64)})
+
+
+class _LastEpochScorer(_DynamicsScorer):
+    """A function of the last epoch's softmax outputs, averaged over seeds."""
+
+    def _values(self, probs: np.ndarray, y: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def score(self, ds, *, dynamics=None, embeddings=None, seed=0) -> pd.DataFrame:
+        dyn = _require(dynamics, self.name)
+        vals = np.mean([self._values(d.probs[-1], d.y) for d in dyn], axis=0)
+        return self._frame(ds, {self.name: vals})
+
+
+@REGISTRY.register("margin")
+class MarginScorer(_LastEpochScorer):
+    """Gold-label probability minus the largest other probability at the last epoch, mean over seeds."""
+
+    name = "margin"
+
+    def _values(self, probs, y):
+        return margin(probs, y)
+
+
+@REGISTRY.register("entropy")
+class EntropyScorer(_LastEpochScorer):
+    """Entropy of the predictive distribution at the last epoch, mean over seeds."""
+
+    name = "entropy"
+
+    def _values(self, probs, y):
+        return entropy(probs)
+
+
+@REGISTRY.register("least_confidence")
+class LeastConfidenceScorer(_LastEpochScorer):
+    """One minus the top predicted probability at the last epoch, mean over seeds."""
+
+    name = "least_confidence"
+
+    def _values(self, probs, y):
+        return least_confidence(probs)
