@@ -94,18 +94,46 @@ def _print_summary(res) -> None:
 def score(
     data: Annotated[str, typer.Argument(help="Built-in name or a file (.csv .parquet .jsonl .npz).")],
     scores: Annotated[str, typer.Option("--scores", help="Comma-separated score names, e.g. el2n,grand,forgetting.")],
-    out: Annotated[Path, typer.Option("--out", help="Parquet file to write (keyed by example id).")],
+    out: Annotated[
+        Path, typer.Option("--out", help="Parquet file to write (keyed by example id); ray engine: a new folder.")
+    ],
     label: Label = None,
     learner: Annotated[str, typer.Option(help="Proxy model trained to record dynamics.")] = "mlp",
     seeds: Annotated[int, typer.Option(min=1, help="Independent proxy runs averaged.")] = 3,
     epochs: Annotated[int, typer.Option(min=1, help="Epochs per proxy run.")] = 30,
     seed: Seed = 0,
+    engine: Annotated[
+        str, typer.Option(help="local, or ray: a folder of Parquet shards in, a folder of shards out (Ray Data).")
+    ] = "local",
+    address: Annotated[str | None, typer.Option(help="HOST:PORT of a Ray cluster (ray engine).")] = None,
     quiet: Quiet = False,
 ) -> None:
     """Score every example and write a Parquet table keyed by id.
 
     Example: datafactors score data.csv --scores el2n,forgetting,cartography --out scores.parquet
+
+    Example: datafactors score shards/ --scores el2n,forgetting --engine ray --address 10.0.0.1:6379 --out scores/
     """
+    if _sharded(engine, address):
+        from .engines.ray_data import score_shards
+
+        with err_console.status("scoring shards on Ray", spinner="dots") if not quiet else _nullctx():
+            res = score_shards(
+                data,
+                scores,
+                out,
+                label=label,
+                learner=learner,
+                seeds=range(seed, seed + seeds),
+                epochs=epochs,
+                seed=seed,
+                address=address,
+            )
+        out_console.print(
+            f"wrote {res.n_out} rows x {len(res.columns) - 1} scores in {len(res.shards)} shards to [bold]{res.out}[/bold]"
+        )
+        return
+
     from .scores import compute
     from .store import atomic_write_parquet
 
@@ -124,17 +152,38 @@ def select_cmd(
     data: Annotated[str, typer.Argument(help="Built-in name or a file.")],
     strategy: Annotated[str, typer.Option("--strategy", help="Selector name (random, hardest, easiest, offset, ...).")],
     budget: Annotated[str, typer.Option("--budget", help="Count (3000) or fraction (0.3) to keep.")],
-    out: Annotated[Path, typer.Option("--out", help="Parquet file with id, index, rank.")],
+    out: Annotated[Path, typer.Option("--out", help="Parquet file with id, index, rank; ray engine: a new folder.")],
     scores: Annotated[Path | None, typer.Option("--scores", help="Scores Parquet from `datafactors score`.")] = None,
     score_col: Annotated[str | None, typer.Option("--score", help="Score column to select by.")] = None,
     offset: Annotated[float | None, typer.Option(help="Offset (count or fraction) for the offset strategy.")] = None,
     class_balanced: Annotated[bool, typer.Option("--class-balanced", help="Equal share per class.")] = False,
+    group_balanced: Annotated[
+        bool, typer.Option("--group-balanced", help="Equal share per group (the data's group column).")
+    ] = False,
+    embeddings: Annotated[
+        Path | None,
+        typer.Option(
+            "--embeddings",
+            help="Vectors for geometric strategies: .npy (n, d) in row order, or .parquet with an id column "
+            "and numeric columns. Default: the data's features.",
+        ),
+    ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", help="Strategy option KEY=VALUE, repeatable (e.g. --param optimizer=stochastic)."),
+    ] = None,
+    engine: Annotated[
+        str, typer.Option(help="local, or ray: a folder of Parquet shards in, a folder of shards out (Ray Data).")
+    ] = "local",
+    address: Annotated[str | None, typer.Option(help="HOST:PORT of a Ray cluster (ray engine).")] = None,
     label: Label = None,
     seed: Seed = 0,
 ) -> None:
     """Select a subset and write its ids.
 
     Example: datafactors select data.csv --strategy hardest --score el2n --scores scores.parquet --budget 0.5 --out keep.parquet
+
+    Example: datafactors select data.csv --strategy facility_location --embeddings emb.npy --budget 0.1 --param n_neighbors=16 --out keep.parquet
     """
     import numpy as np
     import pandas as pd
@@ -143,6 +192,34 @@ def select_cmd(
     from .select import select
     from .store import atomic_write_parquet
 
+    if _sharded(engine, address):
+        from ._errors import ConfigError
+        from .engines.ray_data import select_shards
+
+        if embeddings is not None:
+            raise ConfigError("--embeddings is not available with --engine ray")
+        params = {} if score_col is None else {"score": score_col}
+        if offset is not None:
+            params["offset"] = int(offset) if float(offset).is_integer() and offset >= 1 else float(offset)
+        params.update(_parse_params(param or []))
+        res = select_shards(
+            data,
+            strategy,
+            parse_budget(budget),
+            out,
+            scores=None if scores is None else _read_scores(scores),
+            seed=seed,
+            class_balanced=class_balanced,
+            group_balanced=group_balanced,
+            label=label,
+            address=address,
+            **params,
+        )
+        out_console.print(
+            f"kept {res.n_out} of {res.n_rows} examples with {strategy!r} in {len(res.shards)} shards; "
+            f"wrote [bold]{res.out}[/bold]"
+        )
+        return
     ds = _load(data, label)
     _check_out(out, ".parquet")
     b = parse_budget(budget)
@@ -162,10 +239,83 @@ def select_cmd(
         params["score"] = score_col
     if offset is not None:
         params["offset"] = int(offset) if float(offset).is_integer() and offset >= 1 else float(offset)
-    idx = select(ds, strategy, b, scores=sc, seed=seed, class_balanced=class_balanced, **params)
+    params.update(_parse_params(param or []))
+    emb = None if embeddings is None else _read_embeddings(embeddings, ds)
+    idx = select(
+        ds,
+        strategy,
+        b,
+        scores=sc,
+        embeddings=emb,
+        seed=seed,
+        class_balanced=class_balanced,
+        group_balanced=group_balanced,
+        **params,
+    )
     frame = pd.DataFrame({"id": ds.ids[idx].astype(str), "index": idx, "rank": np.arange(len(idx))})
     atomic_write_parquet(frame, out)
     out_console.print(f"kept {len(idx)} of {ds.n} examples with {strategy!r}; wrote [bold]{out}[/bold]")
+
+
+def _parse_params(items: list[str]) -> dict:
+    """``KEY=VALUE`` strings to a dict; values that read as int, float, none/true/false become those."""
+    out: dict = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise DataError(f"--param {item!r} must look like KEY=VALUE")
+        low = text.strip().lower()
+        value: object
+        if low in ("none", "null"):
+            value = None
+        elif low in ("true", "false"):
+            value = low == "true"
+        else:
+            try:
+                value = int(text)
+            except ValueError:
+                try:
+                    value = float(text)
+                except ValueError:
+                    value = text
+        out[key.strip()] = value
+    return out
+
+
+def _read_embeddings(path: Path, ds):
+    """(n, d) float32 vectors from .npy (row order) or .parquet (aligned by an id column when present)."""
+    import numpy as np
+
+    if not path.is_file():
+        raise DataError(f"embeddings file not found: {path}")
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        try:
+            arr = np.load(path, allow_pickle=False)
+        except (ValueError, OSError) as e:
+            raise DataError(f"cannot read embeddings file {path}: {e}") from None
+    elif suffix == ".parquet":
+        import pandas as pd
+
+        try:
+            frame = pd.read_parquet(path)
+        except Exception as e:  # pyarrow raises many types for corrupt files
+            raise DataError(f"cannot read embeddings file {path}: {type(e).__name__}") from None
+        if "id" in frame.columns:
+            frame = frame.assign(id=frame["id"].astype(str)).set_index("id")
+            missing = pd.Index(ds.ids.astype(str)).difference(frame.index)
+            if len(missing):
+                raise DataError(f"embeddings file {path} lacks {len(missing)} ids of the data, e.g. {missing[0]!r}")
+            frame = frame.loc[ds.ids.astype(str)]
+        numeric = frame.select_dtypes("number")
+        if numeric.shape[1] == 0:
+            raise DataError(f"embeddings file {path} has no numeric columns")
+        arr = numeric.to_numpy(dtype=np.float32)
+    else:
+        raise DataError(f"embeddings file {path} must be .npy or .parquet, got {suffix or 'no suffix'!r}")
+    if arr.ndim != 2 or len(arr) != ds.n:
+        raise DataError(f"embeddings file {path} must hold a ({ds.n}, d) array to match the data, got {arr.shape}")
+    return arr
 
 
 @app.command()
@@ -421,7 +571,10 @@ def query(
 
 @recipes_app.command("list")
 def recipes_list() -> None:
-    """List the recipes and the claim each one checks."""
+    """List the recipes and the claim each one checks.
+
+    Example: datafactors recipes list
+    """
     from .recipes import REGISTRY
 
     table = Table(header_style="bold cyan")
@@ -439,24 +592,68 @@ def recipes_run(
     name: Annotated[str, typer.Argument(help="Recipe name, or 'all'.")],
     seed: Seed = 0,
     quick: Annotated[bool, typer.Option(help="Smaller and faster (fewer seeds and epochs).")] = False,
+    run_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--run",
+            help="Run folder to add the verdicts to (its recipes.json); its report.html is rebuilt to show them.",
+        ),
+    ] = None,
+    quiet: Quiet = False,
 ) -> None:
     """Run a recipe (or all) and print claim / measured / held.
 
-    Example: datafactors recipes run data-diet
+    Examples:
+
+      datafactors recipes run data-diet
+
+      datafactors recipes run calibration-bins --quick --run runs/20261126-101500-ab12cd
+
+      datafactors recipes run all --quick --quiet
     """
-    from .recipes import REGISTRY
+    import time
+
+    from .recipes import REGISTRY, save_verdicts
     from .recipes import run as run_recipe
 
+    if run_dir is not None and not run_dir.is_dir():
+        raise DataError(f"--run {run_dir} is not a run folder (no such directory)")
     names = REGISTRY.names() if name == "all" else [REGISTRY.get(name) and name]
-    failed = 0
+    results, seconds = [], {}
     for n in names:
-        with err_console.status(f"running recipe {n}", spinner="dots"):
+        t0 = time.perf_counter()
+        with err_console.status(f"running recipe {n}", spinner="dots") if not quiet else _nullctx():
             res = run_recipe(n, seed=seed, quick=quick)
+        seconds[n] = time.perf_counter() - t0
+        results.append(res)
         verdict = "[green]held[/green]" if res.held else "[red]not held[/red]"
         out_console.print(f"[bold]{n}[/bold] — {verdict}\n  claim: {res.claim}")
         for k, v in res.measured.items():
             out_console.print(f"  {k}: {v:.4g}" if isinstance(v, float) else f"  {k}: {v}")
-        failed += not res.held
+        if run_dir is not None:  # after each recipe, so an interrupted `all` keeps what finished
+            save_verdicts(res, run_dir, seed=seed, quick=quick, seconds={n: seconds[n]})
+    if run_dir is not None:
+        out_console.print(f"verdicts saved to [bold]{run_dir / 'recipes.json'}[/bold]")
+        if (run_dir / "manifest.json").is_file():
+            from .report import build_report
+
+            out_console.print(f"Report: [bold]{build_report(run_dir)}[/bold]")
+    if len(results) > 1:
+        held = sum(r.held for r in results)
+        color = "green" if held == len(results) else "yellow"
+        out_console.print(f"[{color}]{held} of {len(results)} claims held[/{color}]")
+
+
+def _sharded(engine: str, address: str | None) -> bool:
+    """True for ``--engine ray`` on score/select: a folder of Parquet shards in, a folder of shards out."""
+    from ._errors import ConfigError
+    from .engines import ENGINES
+
+    if engine not in ENGINES:
+        raise ConfigError(f"unknown engine {engine!r}. Known: {', '.join(ENGINES)}")
+    if engine == "local" and address is not None:
+        raise ConfigError("--address is only for the ray engine")
+    return engine == "ray"
 
 
 class _nullctx:
@@ -472,6 +669,8 @@ def _check_out(out: Path, suffix: str) -> None:
         raise DataError(f"--out {out} must end in {suffix}")
     if out.exists() and out.is_dir():
         raise DataError(f"--out {out} is a folder; give a file name")
+    if out.parent.exists() and not out.parent.is_dir():
+        raise DataError(f"--out {out}: {out.parent} is a file, not a folder")
     if not out.parent.exists():
         raise DataError(f"--out {out}: folder {out.parent} does not exist")
     import os

@@ -27,9 +27,12 @@ SECTION_TITLES = [
     "Learning curves",
     "Scaling fits",
     "Metrics by strategy and budget",
-    "Score distributions",
     "Data map (dataset cartography)",
+    "Score distributions",
+    "Score correlations",
     "Calibration of the full-data model",
+    "Dataset profile",
+    "Recipe verdicts",
     "Trials and configuration",
 ]
 # err(n) = alpha * n**beta + gamma (datafactors.scaling convention, beta < 0) per eval set; OOD's floor is above the target so it is unreachable.

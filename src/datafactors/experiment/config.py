@@ -23,6 +23,7 @@ class StrategyConfig(_Strict):
     selector: str
     score: str | None = None
     class_balanced: bool = False
+    group_balanced: bool = False
     params: dict[str, Any] = Field(default_factory=dict)
 
 

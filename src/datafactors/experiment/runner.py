@@ -140,6 +140,8 @@ def _check_writable(out_dir: Path) -> None:
     probe = out_dir
     while not probe.exists():
         probe = probe.parent
+    if not probe.is_dir():
+        raise DataError(f"--out {out_dir}: {probe} is a file, not a folder")
     import os
 
     if not os.access(probe, os.W_OK):
@@ -249,7 +251,7 @@ def _plan_selections_check(cfg: RunConfig, data: RunData) -> None:
             params["score"] = st.score
         try:
             select(data.train, st.selector, max(cfg.budgets), scores=stand_in, seed=0,
-                   class_balanced=st.class_balanced, **params)
+                   class_balanced=st.class_balanced, group_balanced=st.group_balanced, **params)
         except (ConfigError, DataError) as e:
             raise ConfigError(f"in strategy {st.name!r} of the config: {e}") from None
 
@@ -304,7 +306,7 @@ def _selections(cfg: RunConfig, data: RunData, scores: pd.DataFrame, rep: Report
         if st.score is not None:
             params["score"] = st.score
         out[(st.name, b, s)] = select(data.train, st.selector, b, scores=scores, seed=s,
-                                      class_balanced=st.class_balanced, **params)
+                                      class_balanced=st.class_balanced, group_balanced=st.group_balanced, **params)
         rep.advance()
     return out
 

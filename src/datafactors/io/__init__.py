@@ -51,3 +51,5 @@ def load(source: Any, *, label: str | None = None, split: bool = False, **kwargs
 
 
 __all__ = ["BUILTINS", "BuiltinData", "load", "load_builtin"]
+
+from .. import tasks as _tasks  # noqa: E402, F401  (task generators register themselves as built-ins)

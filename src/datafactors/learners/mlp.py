@@ -217,7 +217,9 @@ class _ScheduleSampler:
         if hasattr(schedule, "bind"):
             schedule = schedule.bind(ds)
         if not callable(schedule):
-            raise ConfigError(f"schedule must be callable (step, total_steps) -> (n,) weights, got {type(schedule).__name__}")
+            raise ConfigError(
+                f"schedule must be callable (step, total_steps) -> (n,) weights, got {type(schedule).__name__}"
+            )
         self.schedule, self.n = schedule, ds.n
         self._w: object = None
         self._cdf: np.ndarray | None = None

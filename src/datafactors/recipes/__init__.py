@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from .._registry import Registry, import_submodules
+from ._verdicts import load_verdicts, save_verdicts
 
 
 @dataclass
@@ -65,4 +66,4 @@ def run(name: str, *, seed: int = 0, quick: bool = False) -> RecipeResult:
 
 import_submodules(__name__, __path__)  # every module registers itself
 
-__all__ = ["REGISTRY", "Recipe", "RecipeResult", "recipe", "run"]
+__all__ = ["REGISTRY", "Recipe", "RecipeResult", "load_verdicts", "recipe", "run", "save_verdicts"]

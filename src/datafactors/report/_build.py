@@ -43,6 +43,7 @@ from ._html import (
 )
 from ._load import RunData, load_run
 from ._profile_extra import profile_html
+from ._recipes_extra import recipes_html, verdict_counts
 from ._scores_extra import correlations_html
 from ._summary import (
     HIGHER_IS_BETTER,
@@ -55,19 +56,21 @@ from ._summary import (
     trial_metrics,
 )
 
+# (id, title, short label in the table of contents), in the order a reader asks the questions.
 SECTIONS = (
-    ("summary", "Summary"),
-    ("learning-curves", "Learning curves"),
-    ("fits", "Scaling fits"),
-    ("strategy-comparison", "Strategy comparison by fitted curves"),
-    ("metrics", "Metrics by strategy and budget"),
-    ("profile", "Dataset profile"),
-    ("scores", "Score distributions"),
-    ("correlations", "Score correlations"),
-    ("cartography", "Data map (dataset cartography)"),
-    ("calibration", "Calibration of the full-data model"),
-    ("calibration-scaling", "Calibration before and after temperature scaling"),
-    ("trials", "Trials and configuration"),
+    ("summary", "Summary", "Summary"),
+    ("learning-curves", "Learning curves", "Learning curves"),
+    ("fits", "Scaling fits", "Fits"),
+    ("strategy-comparison", "Strategy comparison by fitted curves", "Strategy comparison"),
+    ("metrics", "Metrics by strategy and budget", "Metrics"),
+    ("cartography", "Data map (dataset cartography)", "Data map"),
+    ("scores", "Score distributions", "Scores"),
+    ("correlations", "Score correlations", "Correlations"),
+    ("calibration", "Calibration of the full-data model", "Reliability"),
+    ("calibration-scaling", "Calibration before and after temperature scaling", "Temperature scaling"),
+    ("profile", "Dataset profile", "Profile"),
+    ("recipes", "Recipe verdicts", "Recipes"),
+    ("trials", "Trials and configuration", "Trials"),
 )
 RUN_FILES = (
     "manifest.json",
@@ -77,6 +80,7 @@ RUN_FILES = (
     "selections.parquet",
     "predictions.parquet",
 )
+RUN_FILES_OPTIONAL = ("profile.parquet", "recipes.json")
 
 
 # ---------------------------------------------------------------- header
@@ -121,6 +125,31 @@ def _dataset_text(ds: Any) -> str:
     return name + (f" ({', '.join(parts)})" if parts else "")
 
 
+def _lede(run: RunData) -> str:
+    """One line under the title: dataset, learner, protocol, seeds, trials (safe HTML)."""
+    m = run.manifest or {}
+    parts = []
+    ds = m.get("dataset")
+    if ds is not None:
+        parts.append(_dataset_text(ds))
+    if m.get("learner"):
+        parts.append(f"learner <b>{esc(m['learner'])}</b>")
+    protocol = m.get("protocol")
+    if protocol == "fixed-epochs":
+        parts.append(f"fixed epochs ({esc(m['epochs'])})" if m.get("epochs") is not None else "fixed epochs")
+    elif protocol:
+        parts.append(esc(str(protocol).replace("-", " ")))
+    seeds = m.get("seeds") or []
+    if seeds:
+        parts.append(f"{len(seeds)} seed{'s' if len(seeds) != 1 else ''}")
+    if run.trials is not None:
+        n_failed = int((run.trials["status"].astype(str) != "ok").sum())
+        parts.append(f"{fmt_int(len(run.trials))} trials" + (f", {n_failed} failed" if n_failed else ""))
+    if m.get("created"):
+        parts.append(esc(m["created"]))
+    return " · ".join(parts)
+
+
 def header_html(run: RunData) -> str:
     m = run.manifest or {}
     run_id = m.get("run_id") or run.run_dir.name
@@ -156,11 +185,20 @@ def header_html(run: RunData) -> str:
                 f'<div class="banner error">{n_failed} of {len(run.trials)} trials failed; '
                 'see <a href="#trials">Trials</a> for their errors.</div>'
             )
-    toc = "".join(f'<a href="#{sid}">{esc(title)}</a>' for sid, title in SECTIONS)
+    lede = _lede(run)
     return (
         f'<header class="run"><h1>datafactors report: {esc(run_id)}</h1>'
-        f'<dl class="meta">{meta}</dl>{"".join(banners)}<nav class="toc">{toc}</nav></header>'
+        + (f'<p class="lede">{lede}</p>' if lede else "")
+        + "".join(banners)
+        + f'<details class="meta"><summary>Run details (protocol, OOD set, seeds, version)</summary>'
+        f'<dl class="meta">{meta}</dl></details></header>'
     )
+
+
+def nav_html() -> str:
+    """The sticky table of contents; it wraps onto a second line on narrow screens."""
+    links = "".join(f'<a href="#{sid}">{esc(short)}</a>' for sid, _, short in SECTIONS)
+    return f'<nav class="toc" aria-label="Sections">{links}</nav>'
 
 
 # ---------------------------------------------------------------- sections
@@ -190,17 +228,19 @@ def learning_curves_html(run: RunData, agg: pd.DataFrame | None, problem: str) -
         note(
             f"Points: mean error over seeds; shaded band: {esc(band_description(acc))}. "
             "Dashed lines: the fitted power law with its bootstrap band, extended to 4× the full training set "
-            "(the part beyond the dotted line is extrapolation)."
+            "(shaded, right of the dotted line: extrapolation)."
         )
     ]
     if curves is None:
         out.append(missing(f"No fitted curves: {run.why('curve_points')}"))
+    figs = []
     for es in order_eval_sets(["id_test", "ood_test", *acc["eval_set"]]):
         fig = learning_curve_figure(agg, curves, es, colors, n_full)
         if fig is None:
-            out.append(missing(f"No {eval_label(es)} accuracy has been recorded."))
+            figs.append(missing(f"No {eval_label(es)} accuracy has been recorded."))
         else:
-            out.append(fig_html(fig, f"fig-learning-{es}"))
+            figs.append(fig_html(fig, f"fig-learning-{es}"))
+    out.append(f'<div class="grid2">{"".join(figs)}</div>')
     return "\n".join(out)
 
 
@@ -444,8 +484,16 @@ def render(run: RunData) -> str:
     """The complete report document for a loaded run."""
     tm, problem = trial_metrics(run)
     agg = aggregate(tm) if tm is not None else None
+    counts = verdict_counts(run)
+    recipes_line = (
+        note(
+            f'Paper findings re-checked for this run: <b>{counts[0]} of {counts[1]}</b> held (<a href="#recipes">Recipe verdicts</a>).'
+        )
+        if counts
+        else ""
+    )
     bodies = {
-        "summary": summary_html(run, agg, problem),
+        "summary": summary_html(run, agg, problem, recipes_line),
         "learning-curves": learning_curves_html(run, agg, problem),
         "fits": fits_html(run),
         "strategy-comparison": strategy_comparison_html(run),
@@ -456,6 +504,7 @@ def render(run: RunData) -> str:
         "cartography": cartography_html(run),
         "calibration": calibration_html(run),
         "calibration-scaling": calibration_scaling_html(run),
+        "recipes": recipes_html(run),
         "trials": trials_html(run),
     }
     run_id = (run.manifest or {}).get("run_id") or run.run_dir.name
@@ -463,7 +512,8 @@ def render(run: RunData) -> str:
         f"datafactors report: {run_id}",
         plotly.offline.get_plotlyjs(),
         header_html(run),
-        [section(sid, title, bodies[sid]) for sid, title in SECTIONS],
+        [section(sid, title, bodies[sid]) for sid, title, _ in SECTIONS],
+        nav_html(),
     )
 
 

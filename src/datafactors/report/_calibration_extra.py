@@ -344,7 +344,10 @@ def strategy_comparison_html(run: RunData) -> str:
                     f"(error {fmt_num(r.err_cross)}), {where}: {esc(r.better_below)} is better below, "
                     f"{esc(r.better_above)} above.</li>"
                 )
-            out.append(f"<ul>{''.join(items)}</ul>")
+            listing = f"<ul>{''.join(items)}</ul>"
+            if len(items) > 4:  # many strategies cross many times; keep the page scannable
+                listing = f"<details><summary>{len(items)} crossings of fitted curves</summary>{listing}</details>"
+            out.append(listing)
     if not per_set:
         return missing("No learning curve was fitted successfully, so strategies cannot be compared by their fits.")
     if not shown:

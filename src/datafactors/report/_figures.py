@@ -173,19 +173,49 @@ def learning_curve_figure(
             )
         )
     if n_full and math.isfinite(n_full) and n_full > 0:
+        # A line trace (not a shape) so the legend names it; its y span follows the data, not zero.
+        y_lo = min(
+            (float(np.nanmin(t.y)) for t in fig.data if t.y is not None and len(t.y) and t.y[0] is not None),
+            default=0.0,
+        )
         fig.add_trace(
             go.Scatter(
                 x=[n_full, n_full],
-                y=[0, y_top * 1.05 or 1.0],
+                y=[y_lo, y_top],
                 mode="lines",
                 name="full training set",
                 line=dict(color="#999999", width=1, dash="dot"),
                 hovertemplate=f"full training set: n = {fmt_int(n_full)}<extra></extra>",
             )
         )
-    _layout(fig, f"{esc(eval_label(eval_set))}: error vs training-set size", 470)
+        x_max = max(
+            [n_full] + [float(np.nanmax(t.x)) for t in fig.data if t.x is not None and len(t.x) and t.x[0] is not None]
+        )
+        if x_max > n_full * 1.01:
+            fig.add_vrect(
+                x0=n_full,
+                x1=x_max,
+                fillcolor="#8c959f",
+                opacity=0.08,
+                line_width=0,
+                layer="below",
+            )
+            # Annotations on a log axis take log10(x); add_vrect's own label would land off-screen.
+            fig.add_annotation(
+                x=math.log10(n_full),
+                xref="x",
+                y=1.0,
+                yref="paper",
+                text=" extrapolation →",
+                showarrow=False,
+                xanchor="left",
+                yanchor="top",
+                font=dict(size=11, color="#57606a"),
+            )
+    _layout(fig, f"{esc(eval_label(eval_set))}: error vs training-set size", 500)
     fig.update_xaxes(type="log", title="training examples (n_train, log scale)")
-    fig.update_yaxes(title="error (1 − accuracy)", rangemode="tozero")
+    fig.update_yaxes(title="error (1 − accuracy)")
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0), margin=dict(b=40))
     return fig
 
 

@@ -18,28 +18,49 @@ DASH = "—"
 
 CSS = """
 *, *::before, *::after { box-sizing: border-box; }
+html { scroll-behavior: smooth; }
 body { margin: 0; background: #f6f7f9; color: #1f2328;
   font: 15px/1.5 -apple-system, BlinkMacSystemFont, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
-.container { max-width: 1100px; margin: 0 auto; padding: 1.5rem 1.25rem 4rem; }
-header.run { background: #fff; border: 1px solid #d8dee4; border-radius: 8px; padding: 1rem 1.25rem; }
-h1 { font-size: 1.55rem; margin: 0 0 .5rem; }
+.container { max-width: 1280px; margin: 0 auto; padding: 1rem 1.25rem 4rem; }
+header.run { background: #fff; border: 1px solid #d8dee4; border-radius: 8px; padding: .9rem 1.25rem; }
+h1 { font-size: 1.45rem; margin: 0 0 .25rem; }
 h2 { font-size: 1.25rem; margin: 0 0 .6rem; padding-bottom: .3rem; border-bottom: 1px solid #d8dee4; }
 h3 { font-size: 1.05rem; margin: 1.1rem 0 .4rem; }
+p.lede { margin: 0; color: #424a53; }
 section { background: #fff; border: 1px solid #d8dee4; border-radius: 8px; padding: 1rem 1.25rem;
-  margin-top: 1.25rem; }
-nav.toc { margin-top: .75rem; font-size: .9rem; }
-nav.toc a { margin-right: .9rem; color: #0969da; text-decoration: none; white-space: nowrap; }
-nav.toc a:hover { text-decoration: underline; }
+  margin-top: 1.1rem; scroll-margin-top: 4.5rem; }
+nav.toc { position: sticky; top: 0; z-index: 10; display: flex; flex-wrap: wrap; gap: .15rem .35rem;
+  margin: .75rem 0 0; padding: .45rem .6rem; background: rgba(246, 247, 249, .96); border-bottom: 1px solid #d8dee4;
+  font-size: .88rem; }
+nav.toc a { color: #0969da; text-decoration: none; white-space: nowrap; padding: .05rem .45rem; border-radius: 4px; }
+nav.toc a:hover { background: #ddf4ff; }
+details.meta > summary { font-weight: 400; color: #57606a; font-size: .9rem; margin-top: .4rem; }
 dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: .15rem 1rem; margin: .5rem 0 0; }
 dl.meta dt { color: #57606a; }
 dl.meta dd { margin: 0; }
 .banner { border-radius: 6px; padding: .6rem .9rem; margin: .75rem 0 0; font-weight: 600; }
 .banner.warn { background: #fff8c5; border: 1px solid #d4a72c; }
 .banner.error { background: #ffebe9; border: 1px solid #cf222e; }
+.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(340px, 1fr)); gap: .9rem; margin: .25rem 0 .5rem; }
+.card { border: 1px solid #d8dee4; border-left: 5px solid #0969da; border-radius: 8px; padding: .7rem 1rem;
+  background: #f6fbff; }
+.card.keep { border-left-color: #1a7f37; background: #f3fbf5; }
+.card h3 { margin: 0 0 .35rem; font-size: 1rem; color: #57606a; font-weight: 600; }
+.card .answer { font-size: 1.12rem; line-height: 1.45; margin: 0 0 .35rem; }
+.card .answer b { font-size: 1.2rem; }
+.card .fine { color: #57606a; font-size: .88rem; margin: .2rem 0 0; }
+.badge { display: inline-block; padding: .05rem .5rem; border-radius: 999px; font-size: .8rem; font-weight: 700; }
+.badge.held { background: #dafbe1; color: #1a7f37; border: 1px solid #4ac26b; }
+.badge.not-held { background: #ffebe9; color: #cf222e; border: 1px solid #ff8182; }
 p.missing { color: #6e5600; background: #fff8c5; border-left: 4px solid #d4a72c; padding: .45rem .75rem;
   margin: .5rem 0; }
 p.note, .caption { color: #57606a; font-size: .9rem; }
 ul.findings li { margin: .3rem 0; }
+ul.measured { margin: 0; padding-left: 1.1rem; font-size: .85rem; }
+td.recipe { max-width: 14rem; }
+td.claim { min-width: 18rem; max-width: 26rem; }
+td.measured { min-width: 22rem; }
+td.ran { white-space: nowrap; }
 .table-wrap { overflow-x: auto; margin: .5rem 0 1rem; }
 table { border-collapse: collapse; font-size: .88rem; font-variant-numeric: tabular-nums; }
 th, td { padding: .3rem .6rem; border-bottom: 1px solid #e5e8eb; text-align: right; vertical-align: top; }
@@ -51,13 +72,25 @@ td.best { font-weight: 700; }
 tr.failed td { background: #ffebe9; }
 td.err { white-space: pre-wrap; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
   font-size: .8rem; max-width: 40rem; text-align: left; }
+.ci { display: block; color: #6e7781; font-size: .78rem; white-space: nowrap; }
 details { margin: .5rem 0; }
 details > summary { cursor: pointer; font-weight: 600; }
 pre.config { background: #f6f8fa; border: 1px solid #d8dee4; border-radius: 6px; padding: .75rem;
   overflow-x: auto; font-size: .82rem; }
-.figure { margin: .5rem 0 1rem; }
-.grid2 { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: .75rem; }
+.figure { margin: .5rem 0 1rem; min-width: 0; }
+.grid2 { display: grid; grid-template-columns: repeat(auto-fill, minmax(440px, 1fr)); gap: .75rem; }
 code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .88em; }
+@media print { nav.toc { position: static; } }
+"""
+
+
+# Each figure is drawn as soon as its <div> is parsed, before the rest of the page (and
+# so the final width of a grid cell) exists; fit every figure to its box once loaded.
+RESIZE_JS = """
+window.addEventListener("load", function () {
+  if (!window.Plotly) { return; }
+  document.querySelectorAll(".plotly-graph-div").forEach(function (el) { window.Plotly.Plots.resize(el); });
+});
 """
 
 
@@ -123,10 +156,10 @@ def fmt_budget(b: Any) -> str:
 
 
 def fmt_ci(value: Any, lo: Any, hi: Any, fmt=fmt_num) -> str:
-    """``value [lo, hi]``; just ``value`` when neither bound is known."""
+    """``value [lo, hi]`` (the interval in a small second line); just ``value`` when neither bound is known."""
     if is_missing(lo) and is_missing(hi):
         return fmt(value)
-    return f"{fmt(value)} [{fmt(lo)}, {fmt(hi)}]"
+    return f'{fmt(value)} <span class="ci">[{fmt(lo)}, {fmt(hi)}]</span>'
 
 
 def missing(message: str) -> str:
@@ -168,8 +201,11 @@ def section(section_id: str, title: str, body_html: str) -> str:
     return f'<section id="{esc(section_id)}"><h2>{esc(title)}</h2>\n{body_html}\n</section>'
 
 
-def page(title: str, plotly_js: str, header_html: str, sections_html: Sequence[str]) -> str:
-    """The whole document: plotly.js inlined once in <head>, no external resource."""
+def page(title: str, plotly_js: str, header_html: str, sections_html: Sequence[str], nav_html: str = "") -> str:
+    """The whole document: plotly.js inlined once in <head>, no external resource.
+
+    ``nav_html`` (a sticky table of contents) goes between the header and the sections.
+    """
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
@@ -178,5 +214,7 @@ def page(title: str, plotly_js: str, header_html: str, sections_html: Sequence[s
         f"<style>{CSS}</style>\n"
         f'<script type="text/javascript">{plotly_js}</script>\n'
         '</head>\n<body>\n<main class="container">\n'
-        f"{header_html}\n" + "\n".join(sections_html) + "\n</main>\n</body>\n</html>\n"
+        f"{header_html}\n{nav_html}\n"
+        + "\n".join(sections_html)
+        + f"\n</main>\n<script>{RESIZE_JS}</script>\n</body>\n</html>\n"
     )

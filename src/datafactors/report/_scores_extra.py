@@ -96,7 +96,7 @@ def correlation_heatmap(rho: pd.DataFrame, n: pd.DataFrame) -> go.Figure:
         )
     )
     size = max(380, 70 + 42 * len(labels))
-    _layout(fig, "Spearman correlation between per-example scores", size)
+    _layout(fig, "Spearman ρ between scores", size)
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(tickangle=-35)
     return fig
@@ -129,11 +129,14 @@ def correlations_html(run: RunData) -> str:
             "each declared score so that higher means harder; a positive value means the two agree on which "
             "examples are hard. Blank cells: a constant score or too few shared rows."
         ),
-        fig_html(correlation_heatmap(rho, n), "fig-score-correlations"),
     ]
     if rows:
-        out.append(f"<h3>Strongest pairs (top {len(rows)} by |ρ|)</h3>")
-        out.append(table(["Score", "Score", "Spearman ρ", "ρ hardness-aligned", "Rows"], rows, text_cols=(0, 1)))
+        side = f"<h3>Strongest pairs (top {len(rows)} by |ρ|)</h3>" + table(
+            ["Score", "Score", "Spearman ρ", "ρ hardness-aligned", "Rows"], rows, text_cols=(0, 1)
+        )
     else:
-        out.append(missing("No pair of scores has a defined correlation (constant scores or too few shared rows)."))
+        side = missing("No pair of scores has a defined correlation (constant scores or too few shared rows).")
+    out.append(
+        f'<div class="grid2">{fig_html(correlation_heatmap(rho, n), "fig-score-correlations")}<div>{side}</div></div>'
+    )
     return "\n".join(out)

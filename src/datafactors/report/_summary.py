@@ -256,14 +256,15 @@ def how_much_findings(row: pd.Series, eval_set: str, manifest: dict[str, Any] | 
     return " ".join(parts)
 
 
-def summary_html(run: RunData, agg: pd.DataFrame | None, agg_problem: str) -> str:
-    out = ["<h3>Which data should I keep?</h3>"]
+def summary_html(run: RunData, agg: pd.DataFrame | None, agg_problem: str, extra: str = "") -> str:
+    """The two answers as cards, then the findings behind them (safe HTML); ``extra`` goes under the cards."""
+    out = [cards_html(run, agg, agg_problem, extra), "<h3>Best strategy by budget and test set</h3>"]
     if agg is None:
         out.append(missing(agg_problem))
     else:
         items = "".join(f"<li>{f}</li>" for f in which_data_findings(agg))
         out.append(f'<ul class="findings">{items}</ul>')
-    out.append("<h3>How much more data do I need?</h3>")
+    out.append("<h3>Extrapolation of the fitted learning curves</h3>")
     if run.fits is None:
         out.append(missing(run.why("fits")))
         return "\n".join(out)
@@ -281,3 +282,136 @@ def summary_html(run: RunData, agg: pd.DataFrame | None, agg_problem: str) -> st
             items.append(f"<li>{how_much_findings(row, es, run.manifest)}</li>")
     out.append(f'<ul class="findings">{"".join(items)}</ul>')
     return "\n".join(out)
+
+
+# ---------------------------------------------------------------- the two answers, in one line each
+
+
+def _mid_budget(budgets: list[float]) -> float:
+    """The budget a pruning verdict is read at: the one nearest 50%, below the full set when there is one."""
+    below = [b for b in budgets if b < 1.0] or budgets
+    return min(below, key=lambda b: (abs(b - 0.5), b))
+
+
+def _sem(x: Any) -> float:
+    return 0.0 if is_missing(x) else float(x)
+
+
+def keep_card(agg: pd.DataFrame | None, problem: str) -> str:
+    """'Which data should I keep?' in one sentence (safe HTML), read at the budget nearest 50%."""
+    head = "<h3>Which data should I keep?</h3>"
+    if agg is None:
+        return f'<div class="card keep">{head}<p class="answer">No answer yet.</p>{missing(problem)}</div>'
+    acc = agg[agg["metric"] == "accuracy"]
+    es = "id_test" if (acc["eval_set"] == "id_test").any() else (order_eval_sets(acc["eval_set"]) or [None])[0]
+    sub_es = acc[acc["eval_set"] == es]
+    if sub_es.empty:
+        return f'<div class="card keep">{head}<p class="answer">No accuracy has been recorded yet.</p></div>'
+    budget = _mid_budget(sorted(sub_es["budget"].dropna().unique().tolist()))
+    at = sub_es[sub_es["budget"] == budget].set_index("strategy")
+    at = at.loc[order_strategies(at.index)]
+    best = str(at["mean"].idxmax())
+    n_train = fmt_int(at.loc[best, "n_train"])
+    where = f"{fmt_budget(budget)} of the training data (n = {n_train})"
+    fine = []
+    if BASELINE not in at.index or len(at) == 1:
+        answer = f"Keep <b>{esc(best)}</b>: the best {esc(eval_label(es))} accuracy at {where}."
+        if BASELINE not in at.index:
+            fine.append("There is no random baseline in this run to compare with.")
+    else:
+        others = at.drop(index=BASELINE)
+        rival = best if best != BASELINE else str(others["mean"].idxmax())
+        diff = float(at.loc[rival, "mean"] - at.loc[BASELINE, "mean"])
+        noise = 1.96 * math.hypot(_sem(at.loc[rival, "sem"]), _sem(at.loc[BASELINE, "sem"]))
+        ood = _ood_margin(acc, rival, budget)
+        if diff > noise and diff > 0:
+            answer = (
+                f"Keep the examples <b>{esc(rival)}</b> picks: at {where} it beats random by "
+                f"<b>{_pp(diff)}</b> {esc(eval_label(es))} accuracy{ood}."
+            )
+        else:
+            answer = (
+                f"Keep a <b>random</b> subset: at {where} no strategy beats random by more than seed noise "
+                f"(best other: {esc(rival)}, {_pp(diff)} {esc(eval_label(es))}{ood})."
+            )
+        if noise > 0:
+            fine.append(f"± seed noise here: {noise * 100:.1f} pp (1.96 × the standard error of the difference).")
+        else:
+            fine.append("One seed per point: no estimate of seed noise, so read small margins with caution.")
+    full = sub_es[sub_es["budget"] == sub_es["budget"].max()]
+    if not full.empty and sub_es["budget"].max() > budget:
+        gap = float(full["mean"].max() - at.loc[best, "mean"])
+        fine.append(
+            f"Training on {fmt_budget(full['budget'].iloc[0])} instead (n = {fmt_int(full['n_train'].max())}) "
+            f"{'gains' if gap >= 0 else 'loses'} {abs(gap) * 100:.1f} pp."
+        )
+    fine_html = f'<p class="fine">{" ".join(fine)}</p>' if fine else ""
+    return f'<div class="card keep">{head}<p class="answer">{answer}</p>{fine_html}</div>'
+
+
+def _ood_margin(acc: pd.DataFrame, strategy: str, budget: float) -> str:
+    ood = acc[(acc["eval_set"] == "ood_test") & (acc["budget"] == budget)].set_index("strategy")
+    if strategy == BASELINE or strategy not in ood.index or BASELINE not in ood.index:
+        return ""
+    return f" and {_pp(float(ood.loc[strategy, 'mean'] - ood.loc[BASELINE, 'mean']))} OOD"
+
+
+def need_card(run: RunData, agg: pd.DataFrame | None) -> str:
+    """'How much more data do I need?' in one sentence (safe HTML), from the chosen strategy's ID fit."""
+    head = "<h3>How much more data do I need?</h3>"
+    fits = run.fits
+    if fits is None or fits.empty:
+        why = run.why("fits") if fits is None else "The fits table is empty."
+        return f'<div class="card">{head}<p class="answer">No learning curve has been fitted.</p>{missing(why)}</div>'
+    choice = choose_fit_strategy(agg, fits)
+    if choice.strategy is None:
+        return f'<div class="card">{head}<p class="answer">No successful fit to extrapolate.</p></div>'
+    row = _fit_row(fits, choice.strategy, "id_test")
+    if row is None:
+        return f'<div class="card">{head}<p class="answer">No ID test fit to extrapolate.</p></div>'
+    manifest = run.manifest or {}
+    n_full = _get(row, "n_full") or (manifest.get("dataset") or {}).get("n_train")
+    n_full = float(n_full) if n_full is not None else None
+    target = _get(row, "target")
+    target = float(target) if target is not None else manifest.get("target_error")
+    n_needed = _get(row, "n_needed")
+    reachable = _get(row, "reachable")
+    gamma = _get(row, "gamma")
+    fine = [f"From the fitted ID learning curve of {esc(choice.strategy)}."]
+    if _get(row, "pred_2x") is not None:
+        fine.append(
+            f"Twice the data{f' (n = {fmt_int(2 * n_full)})' if n_full else ''}: error {_pct_ci(row, 'pred_2x')}."
+        )
+    if target is None:
+        answer = "No target error was set, so there is no data-needed estimate; see the extrapolations below."
+    elif (gamma is not None and float(gamma) >= float(target)) or (
+        (reachable is not None and not bool(reachable)) or n_needed is None or math.isinf(float(n_needed))
+    ):
+        answer = (
+            f"More of the same data will not reach <b>{fmt_pct(target)}</b> ID error: the fitted curve levels off "
+            f"above it{f' (floor γ = {fmt_pct(gamma)})' if gamma is not None else ''}."
+        )
+    elif n_full and float(n_needed) <= n_full:
+        answer = (
+            f"You have enough: about <b>{fmt_int(n_needed)}</b> examples reach <b>{fmt_pct(target)}</b> ID error, "
+            f"and you have {fmt_int(n_full)}."
+        )
+    else:
+        ratio = (
+            f" (<b>{float(n_needed) / n_full:.1f}×</b> the current {fmt_int(n_full)}: "
+            f"{fmt_int(float(n_needed) - n_full)} more)"
+            if n_full
+            else ""
+        )
+        answer = f"About <b>{fmt_int(n_needed)}</b> examples{ratio} to reach <b>{fmt_pct(target)}</b> ID error."
+        lo, hi = _get(row, "n_needed_lo"), _get(row, "n_needed_hi")
+        if lo is not None or hi is not None:
+            fine.append(f"Bootstrap interval [{fmt_int(lo)}, {fmt_int(hi)}].")
+        if n_full and float(n_needed) > 4 * n_full:
+            fine.append("Beyond 4× the data you have: a rough extrapolation.")
+    return f'<div class="card">{head}<p class="answer">{answer}</p><p class="fine">{" ".join(fine)}</p></div>'
+
+
+def cards_html(run: RunData, agg: pd.DataFrame | None, agg_problem: str, extra: str = "") -> str:
+    """The two headline answers side by side (stacked on a narrow screen)."""
+    return f'<div class="cards">{keep_card(agg, agg_problem)}{need_card(run, agg)}</div>{extra}'

@@ -2,8 +2,9 @@
 
 A selector is ``fn(ds, k, *, scores, embeddings, rng, **params) -> indices`` that
 returns exactly ``k`` unique row indices in pick order. :func:`select` validates the
-budget and arguments once, resolves fractions, and applies the class-balanced
-option for every selector the same way.
+budget and arguments once, resolves fractions, and applies the class-balanced and
+group-balanced options for every selector the same way. A selector marked with
+:func:`uses_embeddings` receives ``embeddings`` defaulting to ``ds.X``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from .._errors import ConfigError, DataError
 from .._registry import Registry, import_submodules
 from .._validation import SeedLike, check_random_state, resolve_budget
 from ..dataset import Dataset
+from ._blas import check_finite
 
 REGISTRY: Registry[Any] = Registry("selector")
 
@@ -55,6 +57,35 @@ def _align_scores(ds: Dataset, scores: Any, column: str | None) -> np.ndarray:
     return arr
 
 
+def uses_embeddings(fn: Any) -> Any:
+    """Mark a selector as geometric: :func:`select` then passes ``embeddings`` (default ``ds.X``)."""
+    fn.needs_embeddings = True
+    return fn
+
+
+def _balance_labels(ds: Dataset, class_balanced: bool, group_balanced: bool) -> np.ndarray:
+    """Integer cell of each row: its class, its group, or the (class, group) pair when both."""
+    codes = []
+    if class_balanced:
+        codes.append(np.asarray(ds.y, dtype=np.int64))
+    if group_balanced:
+        if ds.groups is None:
+            raise DataError(
+                "group_balanced=True needs group labels; the dataset has none (pass groups= when building it)"
+            )
+        try:
+            _, g = np.unique(np.asarray(ds.groups), return_inverse=True)
+        except TypeError:
+            raise DataError(
+                "groups mix types that cannot be compared; group_balanced needs sortable group labels"
+            ) from None
+        codes.append(g.ravel().astype(np.int64))
+    if len(codes) == 1:
+        return codes[0]
+    _, cell = np.unique(np.stack(codes, axis=1), axis=0, return_inverse=True)
+    return cell.ravel().astype(np.int64)
+
+
 def _balanced_quota(counts: np.ndarray, k: int) -> np.ndarray:
     """Split ``k`` over classes as equally as their sizes allow (water-filling)."""
     quota = np.zeros_like(counts)
@@ -82,6 +113,7 @@ def select(
     embeddings: np.ndarray | None = None,
     seed: SeedLike = 0,
     class_balanced: bool = False,
+    group_balanced: bool = False,
     **params: Any,
 ) -> np.ndarray:
     """Choose ``budget`` examples of ``ds`` with the named strategy.
@@ -97,6 +129,8 @@ def select(
     seed : int or Generator; ties and random picks depend only on it.
     class_balanced : split the budget equally over classes (capped by class sizes)
         and apply the strategy within each class.
+    group_balanced : the same over ``ds.groups``; with ``class_balanced`` too, over
+        the (class, group) cells.
     **params : strategy options, e.g. ``score="el2n"``, ``offset=0.1``.
 
     Returns
@@ -107,7 +141,7 @@ def select(
     --------
     >>> import numpy as np, datafactors as df
     >>> ds = df.Dataset.from_arrays(np.arange(10.0)[:, None], [0, 1] * 5)
-    >>> sorted(select(ds, "hardest", 3, scores=np.arange(10.0)))
+    >>> sorted(select(ds, "hardest", 3, scores=np.arange(10.0)).tolist())
     [7, 8, 9]
     """
     if not isinstance(ds, Dataset):
@@ -122,17 +156,25 @@ def select(
             f"it accepts: {', '.join(sorted(accepted)) or 'none'}"
         )
     rng = check_random_state(seed)
+    if embeddings is None and getattr(fn, "needs_embeddings", False):
+        embeddings = ds.X
     if embeddings is not None:
-        embeddings = np.asarray(embeddings, dtype=np.float32)
-        if embeddings.ndim != 2 or len(embeddings) != ds.n or not np.isfinite(embeddings).all():
-            raise DataError(f"embeddings must be a finite ({ds.n}, d) array, got shape {embeddings.shape}")
-    if not class_balanced:
+        try:
+            embeddings = np.asarray(embeddings, dtype=np.float32)
+        except (TypeError, ValueError):
+            raise DataError("embeddings must be a numeric (n, d) array") from None
+        if embeddings.ndim != 2 or len(embeddings) != ds.n:
+            raise DataError(f"embeddings must have shape ({ds.n}, d) to match the dataset, got {embeddings.shape}")
+        if embeddings is not ds.X:  # the Dataset already rejected non-finite features
+            check_finite(embeddings, "embeddings")
+    if not (class_balanced or group_balanced):
         out = np.asarray(fn(ds, k, scores=scores, embeddings=embeddings, rng=rng, **params), dtype=np.int64)
     else:
-        quota = _balanced_quota(ds.class_counts(), k)
+        labels = _balance_labels(ds, class_balanced, group_balanced)
+        quota = _balanced_quota(np.bincount(labels), k)
         parts = []
         for c in np.flatnonzero(quota):
-            rows = np.flatnonzero(ds.y == c)
+            rows = np.flatnonzero(labels == c)
             sub_scores = scores
             if scores is not None and not isinstance(scores, (pd.DataFrame, pd.Series)):
                 sub_scores = np.asarray(scores)[rows]
@@ -141,10 +183,24 @@ def select(
             parts.append(rows[np.asarray(pick, dtype=np.int64)])
         out = np.concatenate(parts)
     if len(out) != k or len(np.unique(out)) != k:
-        raise RuntimeError(f"strategy {strategy!r} returned {len(out)} indices ({len(np.unique(out))} unique), expected {k}")
+        raise RuntimeError(
+            f"strategy {strategy!r} returned {len(out)} indices ({len(np.unique(out))} unique), expected {k}"
+        )
     return out
 
 
 import_submodules(__name__, __path__)  # every module registers itself
 
-__all__ = ["REGISTRY", "select"]
+# The scikit-learn-style classes import scikit-learn, so they load on first use.
+_ESTIMATORS = ("KCenter", "FacilityLocation", "Herding", "ClusterBalanced")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _ESTIMATORS:
+        from . import _estimators
+
+        return getattr(_estimators, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["REGISTRY", "select", "uses_embeddings", *_ESTIMATORS]
