@@ -103,5 +103,6 @@ def only_if(*, seed: int = 0, quick: bool = False, large: bool = False, n_worker
     measured["training examples"] = size["n_train"]
     measured["seeds"] = size["seeds"]
     measured["seconds"] = round(time.perf_counter() - t0, 1)
+    measured["trial CPU seconds (sum; / 2 = wall on 2 idle cores)"] = round(float(details["cpu_seconds"].sum()), 1)
     details = details.drop(columns=["task", "learner", "params"], errors="ignore")
     return RecipeResult("only-if", PAPER, CLAIM, measured, emergence_held and domain_held, details)
