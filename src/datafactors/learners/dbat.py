@@ -25,7 +25,7 @@ from ..dataset import Dataset
 from ..dynamics import TrainingDynamics
 from . import REGISTRY
 from ._common import Standardizer, check_fit_args, check_predict_input
-from .divdis import EpochRecorder, check_common_params, check_unlabeled, run_epochs, seeded, torch_threads
+from .divdis import EpochRecorder, check_common_params, resolve_fit_inputs, run_epochs, seeded, torch_threads
 from .mlp import mlp_module
 
 __all__ = ["DBATLearner", "agreement_penalty"]
@@ -156,10 +156,7 @@ class DBATLearner:
     ) -> DBATLearner:
         check_fit_args(ds, epochs, seed)
         self.check_params()
-        U = unlabeled if unlabeled is not None else self.unlabeled
-        U = ds.X if U is None else check_unlabeled(U, ds.n_features)
-        if val is not None and (not isinstance(val, Dataset) or val.n_features != ds.n_features):
-            raise DataError(f"val must be a Dataset with {ds.n_features} features, got {val!r}")
+        U = resolve_fit_inputs(ds, unlabeled if unlabeled is not None else self.unlabeled, val)
         with torch_threads(self.n_threads) as torch:
             recs = self._fit(torch, ds, U, float(epochs), int(seed), record_dynamics)
             sel = ds if val is None else val

@@ -111,6 +111,13 @@ def check_common_params(obj: Any, *, allow_empty_hidden: bool = False) -> None:
     obj.hidden = check_hidden(obj.hidden, allow_empty=allow_empty_hidden)
 
 
+def resolve_fit_inputs(ds: Dataset, unlabeled: Any, val: Any) -> np.ndarray:
+    """The unlabeled inputs for a diversification fit (default ``ds.X``), after checking ``val``."""
+    if val is not None and (not isinstance(val, Dataset) or val.n_features != ds.n_features):
+        raise DataError(f"val must be a Dataset with {ds.n_features} features, got {val!r}")
+    return ds.X if unlabeled is None else check_unlabeled(unlabeled, ds.n_features)
+
+
 def check_unlabeled(U: Any, n_features: int, name: str = "unlabeled") -> np.ndarray:
     """Unlabeled inputs as a float32 (m, n_features) array; a Dataset gives its ``X``."""
     if isinstance(U, Dataset):
@@ -421,10 +428,7 @@ class DivDisLearner:
     ) -> DivDisLearner:
         check_fit_args(ds, epochs, seed)
         self.check_params()
-        U = unlabeled if unlabeled is not None else self.unlabeled
-        U = ds.X if U is None else check_unlabeled(U, ds.n_features)
-        if val is not None and (not isinstance(val, Dataset) or val.n_features != ds.n_features):
-            raise DataError(f"val must be a Dataset with {ds.n_features} features, got {val!r}")
+        U = resolve_fit_inputs(ds, unlabeled if unlabeled is not None else self.unlabeled, val)
         with torch_threads(self.n_threads) as torch:
             self._fit(torch, ds, U, float(epochs), int(seed), record_dynamics)
             self._select(ds if val is None else val)
