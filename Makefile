@@ -10,10 +10,10 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	# torch first and pinned: 2.13.0 is a local CPU wheel; an open range pulls a multi-GB CUDA build.
-	$(BIN)/pip install -q "torch==2.13.0"
-	$(BIN)/pip install -q -e ".[test]"
+$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	# torch first and pinned (constraints.txt): 2.13.0 is a local CPU wheel; an open range pulls a multi-GB CUDA build.
+	$(BIN)/pip install -q -c constraints.txt torch
+	$(BIN)/pip install -q -c constraints.txt -e ".[test]"
 	touch $(STAMP)
 
 setup: $(STAMP)

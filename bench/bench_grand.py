@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from torch.func import functional_call, grad, vmap
 
-from datafactors.scores._grad import per_sample_grad_norms
+from datafactors.learners import per_sample_grad_norms
 
 N, D_IN, HIDDEN, N_CLASSES = 4000, 40, (128, 128), 10
 TARGET_RATIO = 20.0

@@ -80,3 +80,44 @@ def test_load_builtins_split():
 def test_load_unknown_name():
     with pytest.raises(df.DataError, match="unknown dataset 'mnist2d'"):
         df.load("mnist2d")
+
+
+def test_loader_records_the_columns_it_used_and_left_out(tmp_path):
+    from datafactors.experiment.commands import columns_note
+
+    p = tmp_path / "t.csv"
+    pd.DataFrame(
+        {
+            "id": [0, 1, 2, 3],
+            "url": ["http://a/0", "http://a/1", "http://a/2", "http://a/3"],  # id-like text
+            "x0": [0.0, 1.0, 2.0, 3.0],
+            "text": ["good", "bad", "fine", "poor"],
+            "x1": [1.0, 0.0, 1.0, 0.0],
+            "label": [0, 1, 0, 1],
+        }
+    ).to_csv(p, index=False)
+    ds = df.load(p)
+    assert ds.feature_columns == ("x0", "x1")
+    assert ds.left_out_columns == ("url", "text")
+    sub = ds.subset([1, 2])
+    assert (sub.feature_columns, sub.left_out_columns) == (("x0", "x1"), ("url", "text"))
+    assert columns_note(ds) == "features: 2 columns (x0, x1); left out: url, text"
+    wide = df.Dataset.from_arrays(
+        np.zeros((2, 40)), [0, 1], feature_columns=[f"x{j}" for j in range(40)], left_out_columns=["text", "url"]
+    )
+    assert columns_note(wide) == "features: 40 columns (x0..x39); left out: text, url"
+    # nothing left out, or arrays without columns: no note
+    assert columns_note(df.Dataset.from_arrays(np.zeros((2, 1)), [0, 1])) is None
+    assert columns_note(df.load(tmp_path.joinpath("t.csv"), features=["x0"])) is not None
+
+
+def test_cli_prints_one_dim_note_on_the_columns_left_out(tmp_path):
+    from tests.integration.dfcli_helpers import run_cli
+
+    p = tmp_path / "t.csv"
+    rows = [f"{i},http://a/{i},{i % 3}.5,word{i},{i % 2}" for i in range(12)]
+    p.write_text("id,url,x0,text,label\n" + "\n".join(rows) + "\n")
+    proc = run_cli("select", p, "--strategy", "random", "--budget", "4", "--out", tmp_path / "k.parquet")
+    assert proc.returncode == 0, proc.stderr
+    notes = [line for line in proc.stderr.splitlines() if line.startswith("features:")]
+    assert notes == ["features: 1 column (x0); left out: url, text"]

@@ -70,3 +70,31 @@ def parse_budget(text: str) -> int | float:
         return int(t)
     except ValueError:
         raise DataError(f"budget {text!r} is neither a count (e.g. 3000) nor a fraction (e.g. 0.3)") from None
+
+
+def parse_param_value(text: str) -> object:
+    """Type a textual parameter value: none/null -> None, true/false -> bool, then int, float, else the str."""
+    low = str(text).strip().lower()
+    if low in ("none", "null"):
+        return None
+    if low in ("true", "false"):
+        return low == "true"
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def parse_param_items(items: list[str], flag: str = "--param") -> dict:
+    """``KEY=VALUE`` strings to a dict, values typed by :func:`parse_param_value`."""
+    out: dict = {}
+    for item in items:
+        key, sep, text = str(item).partition("=")
+        if not sep or not key.strip():
+            raise DataError(f"{flag} {item!r} must look like KEY=VALUE")
+        out[key.strip()] = parse_param_value(text)
+    return out

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from ._errors import DataError, DatafactorsError
+from ._errors import DatafactorsError
+from ._printing import print_frame, print_profile, print_recipe_result, print_recipes, print_summary
 
 app = typer.Typer(
     name="datafactors",
@@ -29,19 +30,26 @@ err_console = Console(stderr=True)
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
 Seed = Annotated[int, typer.Option("--seed", min=0, help="Random seed (same seed, same result).")]
 Label = Annotated[str | None, typer.Option("--label", help="Label column of a file (default: label, y or target).")]
+Address = Annotated[str | None, typer.Option(help="HOST:PORT of a Ray cluster (ray engine).")]
+ShardEngine = Annotated[
+    str, typer.Option(help="local, or ray: a folder of Parquet shards in, a folder of shards out (Ray Data).")
+]
 
 
-def _load(data: str, label: str | None):
-    from .io import load
+def _note(text: str) -> None:
+    """A dim line on stderr (which columns a loader used as features)."""
+    err_console.print(text, style="dim", highlight=False, soft_wrap=True)
 
-    return load(data, label=label)
+
+def _spinner(text: str, quiet: bool):
+    return contextlib.nullcontext() if quiet else err_console.status(text, spinner="dots")
 
 
 @app.command()
 def run(
     config: Annotated[Path | None, typer.Argument(help="YAML config (default: built-in MNIST-1D study).")] = None,
     engine: Annotated[str, typer.Option(help="Where trials run: local (process pool) or ray.")] = "local",
-    address: Annotated[str | None, typer.Option(help="HOST:PORT of a Ray cluster (ray engine).")] = None,
+    address: Address = None,
     resume: Annotated[Path | None, typer.Option(help="Finish an interrupted run folder.")] = None,
     out: Annotated[Path, typer.Option(help="Folder under which runs/<run-id>/ is created.")] = Path("runs"),
     quiet: Quiet = False,
@@ -68,22 +76,7 @@ def run(
 
 
 def _print_summary(res) -> None:
-    s = res.summary
-    table = Table(title=f"Mean accuracy over seeds — {res.run_dir.name}", header_style="bold cyan")
-    table.add_column("budget", justify="right")
-    sets = sorted(s["eval_set"].unique()) if len(s) else []
-    for es in sets:
-        table.add_column(f"best on {es}", style="green")
-        table.add_column(f"{es} acc", justify="right")
-        table.add_column("random", justify="right", style="dim")
-    for b in sorted(s["budget"].unique()) if len(s) else []:
-        cells = [f"{b:.0%}"]
-        for es in sets:
-            g = s[(s.budget == b) & (s.eval_set == es)].sort_values("accuracy", ascending=False)
-            rnd = g[g.strategy == "random"]["accuracy"]
-            cells += [str(g.iloc[0].strategy), f"{g.iloc[0].accuracy:.3f}", f"{rnd.iloc[0]:.3f}" if len(rnd) else "-"]
-        table.add_row(*cells)
-    out_console.print(table)
+    print_summary(res.summary, res.run_dir.name, out_console)
     failed = f", [red]{res.n_failed} failed[/red]" if res.n_failed else ""
     out_console.print(f"{res.n_trials} trials{failed}. Run folder: [bold]{res.run_dir}[/bold]")
     if res.report is not None:
@@ -102,49 +95,45 @@ def score(
     seeds: Annotated[int, typer.Option(min=1, help="Independent proxy runs averaged.")] = 3,
     epochs: Annotated[int, typer.Option(min=1, help="Epochs per proxy run.")] = 30,
     seed: Seed = 0,
-    engine: Annotated[
-        str, typer.Option(help="local, or ray: a folder of Parquet shards in, a folder of shards out (Ray Data).")
-    ] = "local",
-    address: Annotated[str | None, typer.Option(help="HOST:PORT of a Ray cluster (ray engine).")] = None,
+    engine: ShardEngine = "local",
+    address: Address = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            help="Score option SCORER.KEY=VALUE, repeatable; a bare KEY=VALUE when one score is named "
+            "(e.g. --param aflite.tau=0.8).",
+        ),
+    ] = None,
     quiet: Quiet = False,
 ) -> None:
     """Score every example and write a Parquet table keyed by id.
 
     Example: datafactors score data.csv --scores el2n,forgetting,cartography --out scores.parquet
 
+    Example: datafactors score data.csv --scores aflite --param tau=0.8 --out scores.parquet
+
     Example: datafactors score shards/ --scores el2n,forgetting --engine ray --address 10.0.0.1:6379 --out scores/
     """
-    if _sharded(engine, address):
-        from .engines.ray_data import score_shards
+    from .experiment.commands import score_command
 
-        with err_console.status("scoring shards on Ray", spinner="dots") if not quiet else _nullctx():
-            res = score_shards(
-                data,
-                scores,
-                out,
-                label=label,
-                learner=learner,
-                seeds=range(seed, seed + seeds),
-                epochs=epochs,
-                seed=seed,
-                address=address,
-            )
-        out_console.print(
-            f"wrote {res.n_out} rows x {len(res.columns) - 1} scores in {len(res.shards)} shards to [bold]{res.out}[/bold]"
+    with _spinner("scoring", quiet):
+        res = score_command(
+            data,
+            scores,
+            out,
+            label=label,
+            learner=learner,
+            seeds=seeds,
+            epochs=epochs,
+            seed=seed,
+            params=param or [],
+            engine=engine,
+            address=address,
+            notify=_note,
         )
-        return
-
-    from .scores import compute
-    from .store import atomic_write_parquet
-
-    ds = _load(data, label)
-    _check_out(out, ".parquet")
-    with err_console.status("training proxies and scoring", spinner="dots") if not quiet else _nullctx():
-        frame = compute(ds, scores, learner=learner, seeds=range(seed, seed + seeds), epochs=epochs, seed=seed)
-    frame = frame.reset_index()
-    frame["id"] = frame["id"].astype(str)
-    atomic_write_parquet(frame, out)
-    out_console.print(f"wrote {len(frame)} rows x {frame.shape[1] - 1} scores to [bold]{out}[/bold]")
+    shards = f" in {res.n_shards} shards" if res.n_shards is not None else ""
+    out_console.print(f"wrote {res.n_rows} rows x {res.n_scores} scores{shards} to [bold]{res.out}[/bold]")
 
 
 @app.command("select")
@@ -172,10 +161,8 @@ def select_cmd(
         list[str] | None,
         typer.Option("--param", help="Strategy option KEY=VALUE, repeatable (e.g. --param optimizer=stochastic)."),
     ] = None,
-    engine: Annotated[
-        str, typer.Option(help="local, or ray: a folder of Parquet shards in, a folder of shards out (Ray Data).")
-    ] = "local",
-    address: Annotated[str | None, typer.Option(help="HOST:PORT of a Ray cluster (ray engine).")] = None,
+    engine: ShardEngine = "local",
+    address: Address = None,
     label: Label = None,
     seed: Seed = 0,
 ) -> None:
@@ -185,137 +172,30 @@ def select_cmd(
 
     Example: datafactors select data.csv --strategy facility_location --embeddings emb.npy --budget 0.1 --param n_neighbors=16 --out keep.parquet
     """
-    import numpy as np
-    import pandas as pd
+    from .experiment.commands import select_command
 
-    from ._validation import parse_budget
-    from .select import select
-    from .store import atomic_write_parquet
-
-    if _sharded(engine, address):
-        from ._errors import ConfigError
-        from .engines.ray_data import select_shards
-
-        if embeddings is not None:
-            raise ConfigError("--embeddings is not available with --engine ray")
-        params = {} if score_col is None else {"score": score_col}
-        if offset is not None:
-            params["offset"] = int(offset) if float(offset).is_integer() and offset >= 1 else float(offset)
-        params.update(_parse_params(param or []))
-        res = select_shards(
-            data,
-            strategy,
-            parse_budget(budget),
-            out,
-            scores=None if scores is None else _read_scores(scores),
-            seed=seed,
-            class_balanced=class_balanced,
-            group_balanced=group_balanced,
-            label=label,
-            address=address,
-            **params,
-        )
-        out_console.print(
-            f"kept {res.n_out} of {res.n_rows} examples with {strategy!r} in {len(res.shards)} shards; "
-            f"wrote [bold]{res.out}[/bold]"
-        )
-        return
-    ds = _load(data, label)
-    _check_out(out, ".parquet")
-    b = parse_budget(budget)
-    sc = None
-    if scores is not None:
-        if not scores.is_file():
-            raise DataError(f"scores file not found: {scores}")
-        try:
-            sc = pd.read_parquet(scores)
-        except Exception as e:  # pyarrow raises many types for corrupt files
-            raise DataError(f"cannot read scores file {scores}: {type(e).__name__}") from None
-        if "id" not in sc.columns:
-            raise DataError(f"scores file {scores} has no 'id' column")
-        sc["id"] = sc["id"].astype(str)
-    params = {}
-    if score_col is not None:
-        params["score"] = score_col
-    if offset is not None:
-        params["offset"] = int(offset) if float(offset).is_integer() and offset >= 1 else float(offset)
-    params.update(_parse_params(param or []))
-    emb = None if embeddings is None else _read_embeddings(embeddings, ds)
-    idx = select(
-        ds,
+    res = select_command(
+        data,
         strategy,
-        b,
-        scores=sc,
-        embeddings=emb,
-        seed=seed,
+        budget,
+        out,
+        scores=scores,
+        score=score_col,
+        offset=offset,
         class_balanced=class_balanced,
         group_balanced=group_balanced,
-        **params,
+        embeddings=embeddings,
+        params=param or [],
+        label=label,
+        seed=seed,
+        engine=engine,
+        address=address,
+        notify=_note,
     )
-    frame = pd.DataFrame({"id": ds.ids[idx].astype(str), "index": idx, "rank": np.arange(len(idx))})
-    atomic_write_parquet(frame, out)
-    out_console.print(f"kept {len(idx)} of {ds.n} examples with {strategy!r}; wrote [bold]{out}[/bold]")
-
-
-def _parse_params(items: list[str]) -> dict:
-    """``KEY=VALUE`` strings to a dict; values that read as int, float, none/true/false become those."""
-    out: dict = {}
-    for item in items:
-        key, sep, text = item.partition("=")
-        if not sep or not key.strip():
-            raise DataError(f"--param {item!r} must look like KEY=VALUE")
-        low = text.strip().lower()
-        value: object
-        if low in ("none", "null"):
-            value = None
-        elif low in ("true", "false"):
-            value = low == "true"
-        else:
-            try:
-                value = int(text)
-            except ValueError:
-                try:
-                    value = float(text)
-                except ValueError:
-                    value = text
-        out[key.strip()] = value
-    return out
-
-
-def _read_embeddings(path: Path, ds):
-    """(n, d) float32 vectors from .npy (row order) or .parquet (aligned by an id column when present)."""
-    import numpy as np
-
-    if not path.is_file():
-        raise DataError(f"embeddings file not found: {path}")
-    suffix = path.suffix.lower()
-    if suffix == ".npy":
-        try:
-            arr = np.load(path, allow_pickle=False)
-        except (ValueError, OSError) as e:
-            raise DataError(f"cannot read embeddings file {path}: {e}") from None
-    elif suffix == ".parquet":
-        import pandas as pd
-
-        try:
-            frame = pd.read_parquet(path)
-        except Exception as e:  # pyarrow raises many types for corrupt files
-            raise DataError(f"cannot read embeddings file {path}: {type(e).__name__}") from None
-        if "id" in frame.columns:
-            frame = frame.assign(id=frame["id"].astype(str)).set_index("id")
-            missing = pd.Index(ds.ids.astype(str)).difference(frame.index)
-            if len(missing):
-                raise DataError(f"embeddings file {path} lacks {len(missing)} ids of the data, e.g. {missing[0]!r}")
-            frame = frame.loc[ds.ids.astype(str)]
-        numeric = frame.select_dtypes("number")
-        if numeric.shape[1] == 0:
-            raise DataError(f"embeddings file {path} has no numeric columns")
-        arr = numeric.to_numpy(dtype=np.float32)
-    else:
-        raise DataError(f"embeddings file {path} must be .npy or .parquet, got {suffix or 'no suffix'!r}")
-    if arr.ndim != 2 or len(arr) != ds.n:
-        raise DataError(f"embeddings file {path} must hold a ({ds.n}, d) array to match the data, got {arr.shape}")
-    return arr
+    shards = f" in {res.n_shards} shards" if res.n_shards is not None else ""
+    out_console.print(
+        f"kept {res.n_kept} of {res.n_rows} examples with {res.strategy!r}{shards}; wrote [bold]{res.out}[/bold]"
+    )
 
 
 @app.command()
@@ -364,66 +244,31 @@ def split(
 
       datafactors split data.csv --kind easy_hard --scores scores.parquet --score el2n --out splits.parquet
     """
-    import inspect
+    from .experiment.commands import split_command
 
-    import pandas as pd
-
-    from ._errors import ConfigError
-    from .splits import REGISTRY
-    from .splits import split as make_split
-    from .store import atomic_write_parquet
-
-    fn = REGISTRY.get(kind)
-    ds = _load(data, label)
-    _check_out(out, ".parquet")
-    score_spec = None
-    if scores is not None:
-        sc = _read_scores(scores)
-        col = score_col or next((c for c in sc.columns if c not in ("id", "label")), None)
-        if col is None or col not in sc.columns:
-            raise DataError(f"score column {col!r} not in {scores}; columns are: {', '.join(map(str, sc.columns))}")
-        score_spec = sc.set_index("id")[col].rename(col)
-    elif score_col is not None:
-        score_spec = score_col
-    given = {
+    options = {
         "ood_size": ("--ood-size", ood_size),
         "groups": ("--groups", groups),
-        "holdout": ("--holdout", None if holdout is None else [h.strip() for h in holdout.split(",") if h.strip()]),
+        "holdout": ("--holdout", holdout),
         "n_clusters": ("--n-clusters", n_clusters),
-        "score": ("--score/--scores", score_spec),
         "attributes": ("--attributes", attributes),
         "length": ("--length", length),
         "val_size": ("--val-size", val_size),
         "folds": ("--folds", folds),
     }
-    accepted = set(inspect.signature(fn).parameters)
-    params = {}
-    for key, (flag, value) in given.items():
-        if value is None:
-            continue
-        if key not in accepted:
-            raise ConfigError(f"{flag} does not apply to split kind {kind!r}")
-        params[key] = value
-    sp = make_split(ds, kind, seed=seed, test_size=test_size, **params)
-    frame = pd.DataFrame({"id": ds.ids.astype(str), "part": sp.assignments(ds.n)})
-    atomic_write_parquet(frame, out)
-    counts = frame["part"].value_counts().to_dict()
-    out_console.print(f"{counts}; wrote [bold]{out}[/bold]")
-
-
-def _read_scores(path: Path):
-    import pandas as pd
-
-    if not path.is_file():
-        raise DataError(f"scores file not found: {path}")
-    try:
-        sc = pd.read_parquet(path)
-    except Exception as e:  # pyarrow raises many types for corrupt files
-        raise DataError(f"cannot read scores file {path}: {type(e).__name__}") from None
-    if "id" not in sc.columns:
-        raise DataError(f"scores file {path} has no 'id' column")
-    sc["id"] = sc["id"].astype(str)
-    return sc
+    res = split_command(
+        data,
+        kind,
+        out,
+        test_size=test_size,
+        options=options,
+        scores=scores,
+        score=score_col,
+        label=label,
+        seed=seed,
+        notify=_note,
+    )
+    out_console.print(f"{res.counts}; wrote [bold]{res.out}[/bold]")
 
 
 @app.command("profile")
@@ -460,74 +305,26 @@ def profile_cmd(
 
       datafactors profile reviews.csv --label sentiment --embed text --licence license
     """
-    from .factors import profile
+    from .experiment.commands import profile_command
 
-    if out is not None:
-        _check_out(out, ".parquet")
-    if embed is not None and text is not None and embed != text:
-        raise DataError(f"--embed {embed} and --text {text} name different columns; give one")
-    with err_console.status("embedding text" if embed else "loading", spinner="dots") if not quiet else _nullctx():
-        ds = _load_text(data, label, embed)
-        test_ds = None if test is None else _load_text(test, label, embed)
-    sc = None if scores is None else _read_scores(scores)
-    with err_console.status("profiling", spinner="dots") if not quiet else _nullctx():
-        prof = profile(
-            ds,
-            text=embed or text,
-            test=test_ds,
-            scores=sc,
+    with _spinner("embedding text and profiling" if embed else "profiling", quiet):
+        res = profile_command(
+            data,
+            label=label,
+            embed=embed,
+            text=text,
+            out=out,
+            test=test,
+            scores=scores,
             licence=licence,
             families=families,
             near_duplicate_threshold=threshold,
             seed=seed,
+            notify=_note,
         )
-    _print_profile(prof, ds.name)
-    if out is not None:
-        from .store import atomic_write_parquet
-
-        atomic_write_parquet(prof, out)
-        out_console.print(f"wrote {len(prof)} rows to [bold]{out}[/bold]")
-
-
-def _load_text(data: str, label: str | None, embed: str | None):
-    if embed is None:
-        try:
-            return _load(data, label)
-        except DataError as e:
-            if "no numeric feature columns" in str(e):
-                raise DataError(f"{e}; or pass --embed <text column> to embed the text") from None
-            raise
-    from .featurize import read_text_table
-    from .io import BUILTINS
-
-    if data in BUILTINS:
-        raise DataError(f"--embed needs a file with a text column; {data!r} is a built-in without text")
-    return read_text_table(data, embed, label=label)
-
-
-def _print_profile(prof, name: str) -> None:
-    import math
-
-    # Notes (how each number was computed) need a wide terminal; they are always in --out.
-    with_notes = out_console.width >= 120
-    with_text = bool((prof["text"] != "").any())
-    table = Table(title=f"Profile of {name}", header_style="bold cyan")
-    table.add_column("factor", no_wrap=True)
-    table.add_column("key", overflow="fold", max_width=28)
-    table.add_column("value", justify="right", no_wrap=True)
-    if with_text:
-        table.add_column("", overflow="fold", max_width=16)
-    if with_notes:
-        table.add_column("note", style="dim", overflow="fold")
-    for fam, g in prof.groupby("family", sort=False):
-        table.add_row(f"[bold magenta]{fam}[/bold magenta]")
-        for r in g.itertuples(index=False):
-            v = r.value
-            cells = [f"  {r.factor}", r.key, "—" if (isinstance(v, float) and math.isnan(v)) else f"{v:.4g}"]
-            cells += [r.text] if with_text else []
-            cells += [r.note] if with_notes else []
-            table.add_row(*cells)
-    out_console.print(table)
+    print_profile(res.profile, res.name, out_console)
+    if res.out is not None:
+        out_console.print(f"wrote {len(res.profile)} rows to [bold]{res.out}[/bold]")
 
 
 @app.command()
@@ -536,37 +333,31 @@ def report(run_dir: Annotated[Path, typer.Argument(help="A run folder.")]) -> No
 
     Example: datafactors report runs/20261126-101500-ab12cd
     """
-    from .report import build_report
-    from .store import RunStore
+    from .experiment.commands import report_command
 
-    RunStore(run_dir).manifest()
-    path = build_report(run_dir)
+    path = report_command(run_dir)
     out_console.print(f"Report: [bold]{path}[/bold]")
 
 
 @app.command()
 def query(
     run_dir: Annotated[Path, typer.Argument(help="A run folder.")],
-    sql: Annotated[str, typer.Argument(help="SQL over tables trials, metrics, fits, curve_points.")],
+    sql: Annotated[
+        str,
+        typer.Argument(
+            help="SQL over tables trials, metrics, fits, curve_points and the run's Parquet files "
+            "(scores, selections, predictions, profile, ...), each a view named by its file stem."
+        ),
+    ],
 ) -> None:
-    """Run SQL over a run's results.duckdb and print the rows.
+    """Run SQL over a run's results and Parquet tables and print the rows; nothing outside the run is reachable.
 
     Example: datafactors query runs/X "SELECT strategy, avg(value) FROM trials JOIN metrics USING (trial_id)
     WHERE metric='accuracy' GROUP BY strategy"
     """
-    from .store import RunStore
+    from .experiment.commands import query_command
 
-    store = RunStore(run_dir)
-    store.manifest()
-    with store:
-        store.connect(read_only=True)
-        frame = store.query(sql)
-    table = Table(header_style="bold cyan")
-    for c in frame.columns:
-        table.add_column(str(c))
-    for row in frame.itertuples(index=False):
-        table.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row])
-    out_console.print(table)
+    print_frame(query_command(run_dir, sql), out_console)
 
 
 @recipes_app.command("list")
@@ -577,14 +368,7 @@ def recipes_list() -> None:
     """
     from .recipes import REGISTRY
 
-    table = Table(header_style="bold cyan")
-    table.add_column("name")
-    table.add_column("paper")
-    table.add_column("claim")
-    for name in REGISTRY:
-        r = REGISTRY.get(name)
-        table.add_row(name, r.paper, r.claim)
-    out_console.print(table)
+    print_recipes([REGISTRY.get(n) for n in REGISTRY], out_console)
 
 
 @recipes_app.command("run")
@@ -611,72 +395,23 @@ def recipes_run(
 
       datafactors recipes run all --quick --quiet
     """
-    import time
+    from .experiment.commands import recipes_command
 
-    from .recipes import REGISTRY, save_verdicts
-    from .recipes import run as run_recipe
+    def show(res) -> None:
+        print_recipe_result(res, out_console)
 
-    if run_dir is not None and not run_dir.is_dir():
-        raise DataError(f"--run {run_dir} is not a run folder (no such directory)")
-    names = REGISTRY.names() if name == "all" else [REGISTRY.get(name) and name]
-    results, seconds = [], {}
-    for n in names:
-        t0 = time.perf_counter()
-        with err_console.status(f"running recipe {n}", spinner="dots") if not quiet else _nullctx():
-            res = run_recipe(n, seed=seed, quick=quick)
-        seconds[n] = time.perf_counter() - t0
-        results.append(res)
-        verdict = "[green]held[/green]" if res.held else "[red]not held[/red]"
-        out_console.print(f"[bold]{n}[/bold] — {verdict}\n  claim: {res.claim}")
-        for k, v in res.measured.items():
-            out_console.print(f"  {k}: {v:.4g}" if isinstance(v, float) else f"  {k}: {v}")
-        if run_dir is not None:  # after each recipe, so an interrupted `all` keeps what finished
-            save_verdicts(res, run_dir, seed=seed, quick=quick, seconds={n: seconds[n]})
-    if run_dir is not None:
-        out_console.print(f"verdicts saved to [bold]{run_dir / 'recipes.json'}[/bold]")
-        if (run_dir / "manifest.json").is_file():
-            from .report import build_report
+    def running(n: str):
+        return _spinner(f"running recipe {n}", quiet)
 
-            out_console.print(f"Report: [bold]{build_report(run_dir)}[/bold]")
-    if len(results) > 1:
-        held = sum(r.held for r in results)
-        color = "green" if held == len(results) else "yellow"
-        out_console.print(f"[{color}]{held} of {len(results)} claims held[/{color}]")
-
-
-def _sharded(engine: str, address: str | None) -> bool:
-    """True for ``--engine ray`` on score/select: a folder of Parquet shards in, a folder of shards out."""
-    from ._errors import ConfigError
-    from .engines import ENGINES
-
-    if engine not in ENGINES:
-        raise ConfigError(f"unknown engine {engine!r}. Known: {', '.join(ENGINES)}")
-    if engine == "local" and address is not None:
-        raise ConfigError("--address is only for the ray engine")
-    return engine == "ray"
-
-
-class _nullctx:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        return False
-
-
-def _check_out(out: Path, suffix: str) -> None:
-    if out.suffix.lower() != suffix:
-        raise DataError(f"--out {out} must end in {suffix}")
-    if out.exists() and out.is_dir():
-        raise DataError(f"--out {out} is a folder; give a file name")
-    if out.parent.exists() and not out.parent.is_dir():
-        raise DataError(f"--out {out}: {out.parent} is a file, not a folder")
-    if not out.parent.exists():
-        raise DataError(f"--out {out}: folder {out.parent} does not exist")
-    import os
-
-    if not os.access(out.parent, os.W_OK):
-        raise DataError(f"--out {out}: folder {out.parent} is not writable")
+    res = recipes_command(name, seed=seed, quick=quick, run_dir=run_dir, on_result=show, running=running)
+    if res.verdicts is not None:
+        out_console.print(f"verdicts saved to [bold]{res.verdicts}[/bold]")
+    if res.report is not None:
+        out_console.print(f"Report: [bold]{res.report}[/bold]")
+    if len(res.results) > 1:
+        held = sum(r.held for r in res.results)
+        color = "green" if held == len(res.results) else "yellow"
+        out_console.print(f"[{color}]{held} of {len(res.results)} claims held[/{color}]")
 
 
 def main(argv: list[str] | None = None) -> int:

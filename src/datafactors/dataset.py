@@ -44,6 +44,9 @@ class Dataset:
     extra : pandas.DataFrame with n_samples rows or None (text, metadata, licences...)
     class_names : list of str, one per class
     name : str, where the data came from (shown in messages and the report)
+    feature_columns : tuple of str, the table columns the features came from (empty for arrays)
+    left_out_columns : tuple of str, table columns a loader did not use as features, label,
+        id or group (text, metadata; kept in ``extra``)
 
     Use :meth:`from_arrays` to build one; it validates. ``subset`` keeps ids so
     that every score and selection joins back by example id.
@@ -56,6 +59,8 @@ class Dataset:
     extra: pd.DataFrame | None = None
     class_names: list[str] = field(default_factory=list)
     name: str = "dataset"
+    feature_columns: tuple[str, ...] = ()
+    left_out_columns: tuple[str, ...] = ()
 
     @classmethod
     def from_arrays(
@@ -69,6 +74,8 @@ class Dataset:
         class_names: Sequence[str] | None = None,
         name: str = "dataset",
         min_classes: int = 2,
+        feature_columns: Sequence[str] = (),
+        left_out_columns: Sequence[str] = (),
     ) -> Dataset:
         """Validate arrays and build a Dataset.
 
@@ -143,7 +150,17 @@ class Dataset:
             if not isinstance(extra, pd.DataFrame) or len(extra) != n:
                 raise DataError(f"extra{where} must be a DataFrame with {n} rows")
             extra = extra.reset_index(drop=True)
-        return cls(Xf, yi.astype(np.int64), _as_ids(ids, n), g, extra, names, name)
+        return cls(
+            Xf,
+            yi.astype(np.int64),
+            _as_ids(ids, n),
+            g,
+            extra,
+            names,
+            name,
+            tuple(str(c) for c in feature_columns),
+            tuple(str(c) for c in left_out_columns),
+        )
 
     @property
     def n(self) -> int:
@@ -178,6 +195,8 @@ class Dataset:
             None if self.extra is None else self.extra.iloc[ix].reset_index(drop=True),
             list(self.class_names),
             self.name,
+            self.feature_columns,
+            self.left_out_columns,
         )
 
     def index_of(self, ids: Any) -> np.ndarray:

@@ -7,13 +7,13 @@ killed run loses at most the trials in flight.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+# the atomic writers are re-exported here: the CLI and the engines import them from the store
+from ._atomic import atomic_write_bytes, atomic_write_json, atomic_write_parquet, atomic_write_text  # noqa: F401
 from ._errors import DataError
 
 SCHEMA = """
@@ -25,41 +25,6 @@ CREATE TABLE IF NOT EXISTS metrics (trial_id VARCHAR, eval_set VARCHAR, metric V
 """
 
 TRIAL_COLUMNS = ["trial_id", "strategy", "budget", "n_train", "seed", "learner", "status", "error", "seconds"]
-
-
-def _umask_mode() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temp file beside ``path`` then rename, so readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, _umask_mode())  # mkstemp creates 0600; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def atomic_write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        frame.to_parquet(tmp, index=False)
-        os.chmod(tmp, _umask_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 class RunStore:
@@ -178,3 +143,76 @@ class RunStore:
             return self.connect().execute(sql).df()
         except duckdb.Error as e:
             raise DataError(f"query failed: {str(e).splitlines()[0]}") from None
+
+
+def _run_parquet_files(folder: Path) -> list[Path]:
+    """The run folder's own Parquet tables (``scores``, ``selections``, ...), hidden and temporary files skipped."""
+    return sorted(p for p in folder.glob("*.parquet") if p.is_file() and not p.name.startswith("."))
+
+
+def _outside_run(e: Exception) -> bool:
+    import duckdb
+
+    return isinstance(e, duckdb.PermissionException) or "configuration has been locked" in str(e)
+
+
+def query_run(run_dir: str | Path, sql: str) -> pd.DataFrame:
+    """Rows of ``sql`` over one run folder, in a session that can reach nothing else.
+
+    The session sees the tables of ``results.duckdb`` (trials, metrics, fits,
+    curve_points, ...; attached read-only) and every ``*.parquet`` file of the folder
+    as a view named by its stem (``scores``, ``selections``, ``predictions``,
+    ``profile``, ...; read lazily through Arrow). File access, extension loading and
+    configuration changes are switched off before ``sql`` runs.
+
+    Raises
+    ------
+    DataError
+        If ``run_dir`` is not a run folder, its database is locked by a running run,
+        the query fails, or it tries to reach outside the run (files, ``ATTACH``,
+        ``COPY ... TO``, ``SET``).
+
+    Examples
+    --------
+    >>> query_run("runs/20261126-101500-ab12cd", "SELECT count(*) FROM scores")  # doctest: +SKIP
+    """
+    import duckdb
+    import pyarrow.dataset as pds
+
+    store = RunStore(run_dir)
+    store.manifest()
+    con = duckdb.connect(":memory:")
+    try:
+        tables: set[str] = set()
+        if store.db_path.exists():
+            path = str(store.db_path.resolve()).replace("'", "''")
+            try:
+                con.execute(f"ATTACH '{path}' AS results (READ_ONLY)")
+            except duckdb.Error as e:
+                raise DataError(
+                    f"cannot open {store.db_path}: {str(e).splitlines()[0]} (is a run still writing it?)"
+                ) from None
+            con.execute("USE results")
+            listed = con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 'results'")
+            tables = {r[0] for r in listed.fetchall()}
+        for p in _run_parquet_files(store.path):
+            if p.stem in tables:  # the database's own table of that name wins
+                continue
+            try:
+                con.register(p.stem, pds.dataset(str(p), format="parquet"))
+            except Exception as e:  # pyarrow raises many types for corrupt files
+                raise DataError(f"cannot read {p} to query it: {type(e).__name__}") from None
+        con.execute("SET python_enable_replacements = false")
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+        try:
+            return con.execute(sql).df()
+        except duckdb.Error as e:
+            first = str(e).splitlines()[0]
+            if _outside_run(e):
+                raise DataError(
+                    f"query tried to reach outside the run folder {store.path}, which is not allowed: {first}"
+                ) from None
+            raise DataError(f"query failed: {first}") from None
+    finally:
+        con.close()

@@ -236,3 +236,52 @@ def test_dump_is_fully_resolved():
     dumped = yaml.safe_load(dump_config(config_from_dict({"dataset": "digits"})))
     assert set(dumped) == set(RunConfig.model_fields)
     assert dumped["strategies"] and all("selector" in s for s in dumped["strategies"])
+
+
+# ---------------------------------------------------------------- scorer parameters and split_seed
+
+
+def test_scoring_specs_with_params_round_trip():
+    scores = ["el2n", {"name": "aflite", "params": {"tau": 0.8}}, {"name": "grand", "params": {"epoch": 3}}]
+    cfg = config_from_dict(_with(scoring={"scores": scores, "seeds": 2}))
+    assert cfg.scoring.specs() == [("el2n", {}), ("aflite", {"tau": 0.8}), ("grand", {"epoch": 3})]
+    assert cfg.scoring.names() == ["el2n", "aflite", "grand"]
+    again = config_from_dict(yaml.safe_load(dump_config(cfg)))
+    assert again == cfg
+    assert yaml.safe_load(dump_config(cfg))["scoring"]["scores"] == scores
+
+
+@pytest.mark.parametrize(
+    "entry, expected",
+    [
+        ({"name": "aflite", "params": {"tua": 0.8}}, "scoring.scores[1]: unknown parameter 'tua' for score 'aflite'"),
+        ({"name": "aflite", "params": {"tau": 2.0}}, "scoring.scores[1]: tau == 2.0, must be a number in [0, 1]"),
+        ({"name": "el2n", "params": {"epoch": 3}}, "scoring.scores[1]: score 'el2n' named twice"),
+        ({"name": "aflit"}, "scoring.scores[1]: unknown score 'aflit'"),
+    ],
+)
+def test_bad_scorer_spec_is_one_error_naming_its_position(entry, expected):
+    with pytest.raises(ConfigError) as ei:
+        config_from_dict(_with(scoring={"scores": ["el2n", entry], "seeds": 2}))
+    assert str(ei.value).startswith(expected)
+
+
+def test_unknown_parameter_lists_known_ones():
+    with pytest.raises(ConfigError) as ei:
+        config_from_dict(_with(scoring={"scores": [{"name": "aflite", "params": {"tua": 0.8}}]}))
+    assert "known: C, k, m, max_iter, n, n_threads, tau, tol" in str(ei.value)
+
+
+def test_score_column_check_reads_spec_names():
+    strategies = [{"name": "f", "selector": "hardest", "score": "forgetting"}]
+    with pytest.raises(ConfigError, match=r"scoring.scores \(el2n, aflite\) does not compute it"):
+        config_from_dict(
+            _with(strategies=strategies, scoring={"scores": ["el2n", {"name": "aflite", "params": {"k": 3}}]})
+        )
+
+
+def test_split_seed_default_and_bounds():
+    assert config_from_dict(SMALL).split_seed == 0
+    assert config_from_dict(_with(split_seed=7)).split_seed == 7
+    with pytest.raises(ConfigError, match="split_seed"):
+        config_from_dict(_with(split_seed=-1))

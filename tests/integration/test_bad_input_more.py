@@ -148,6 +148,14 @@ CASES = [
     Case("select-unknown-engine",
          ["select", "{d}/pool", "--strategy", "random", "--budget", "5", "--engine", "spark", "--out", "{d}/k.parquet"],
          ["unknown engine 'spark'", "local, ray"], setup=shards, absent="k.parquet"),
+    # ---------------------------------------------------------------- score --param
+    Case("score-param-typo", ["score", "{d}/good.csv", "--scores", "aflite", "--param", "aflite.tua=1",
+                              "--out", "{d}/s.parquet"], ["'tua'", "aflite", "tau"], setup=good_csv, absent="s.parquet"),
+    Case("score-param-not-key-value", ["score", "{d}/good.csv", "--scores", "aflite", "--param", "tau",
+                                       "--out", "{d}/s.parquet"], ["--param", "'tau'", "KEY=VALUE"], setup=good_csv,
+         absent="s.parquet"),
+    Case("score-param-other-score", ["score", "{d}/good.csv", "--scores", "aflite", "--param", "el2n.epoch=2",
+                                     "--out", "{d}/s.parquet"], ["el2n", "aflite"], setup=good_csv, absent="s.parquet"),
 ]  # fmt: skip
 
 
@@ -217,3 +225,18 @@ def test_engine_address_checks_are_fast_and_ray_free(tmp_path):
         make_engine("ray", address="127.0.0.1:notaport")
     assert time.monotonic() - t0 < 10
     assert ("ray" in sys.modules) == had_ray
+
+
+def test_score_passes_param_to_the_scorer(tmp_path, capsys):
+    from datafactors.cli import main
+
+    out = tmp_path / "s.parquet"
+    args = ["score", "digits", "--scores", "aflite", "--seeds", "1", "--epochs", "1", "-q", "--out", str(out)]
+    try:
+        code = main([*args[:4], "--param", "tau=0.8", *args[4:]])
+    except SystemExit as e:  # click's standalone mode exits 0 on success
+        code = e.code
+    assert code == 0, capsys.readouterr().err
+    frame = pd.read_parquet(out)
+    assert len(frame) == 1438 and list(frame.columns) == ["id", "aflite_predictability"]
+    assert frame["aflite_predictability"].between(0, 1).all()

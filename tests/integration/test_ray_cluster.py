@@ -265,7 +265,7 @@ def test_sharded_score_and_dedup_on_the_cluster(cluster, tmp_path):
     pool = _pool(tmp_path / "pool")
     # One driver for both (each driver is a Ray job with its own workers to start).
     script = f"""
-from datafactors.engines.ray_data import score_shards, select_shards
+from datafactors.experiment.sharded import score_shards, select_shards
 a = score_shards({str(pool)!r}, "el2n,loss,knn_density", {str(tmp_path / "scores")!r}, seeds=2, epochs=2,
                  address={cluster.address!r})
 b = select_shards({str(pool)!r}, "exact_dedup", 150, {str(tmp_path / "keep")!r}, seed=5, address={cluster.address!r})

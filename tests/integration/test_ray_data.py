@@ -1,4 +1,4 @@
-"""Scoring and selection over a folder of Parquet shards with Ray Data (engines/ray_data.py).
+"""Scoring and selection over a folder of Parquet shards with Ray Data (experiment/sharded.py, engines/ray_data.py).
 
 One local Ray instance (2 CPUs) serves the whole module. Every sharded result is
 compared with the local path on the same folder: the values must be identical, and the
@@ -22,6 +22,7 @@ from datafactors._errors import ConfigError, DataError
 ray = pytest.importorskip("ray")
 
 from datafactors.engines import ray_data  # noqa: E402  (after the importorskip)
+from datafactors.experiment import sharded  # noqa: E402
 
 N_PER_SHARD = (70, 60, 50)  # + duplicated rows below
 SHARDS = ("a.parquet", "b.parquet", "part=x/c.parquet")  # a hive folder too: its key becomes a text column
@@ -101,7 +102,7 @@ def test_list_shards_is_the_reader_order(pool):
 
 
 def test_rowwise_scores_are_registered_dynamics_scores():
-    for name in ray_data.ROWWISE_SCORES:
+    for name in sharded.ROWWISE_SCORES:
         assert df.scores.REGISTRY.get(name).needs_dynamics, name
 
 
@@ -124,18 +125,18 @@ def test_out_folder_rules(tmp_path):
 def test_bad_inputs_fail_before_ray_starts(pool, tmp_path):
     was_up = ray.is_initialized()
     with pytest.raises(DataError, match="is a file"):
-        ray_data.select_shards(pool / "a.parquet", "exact_dedup", 5, tmp_path / "o")
+        sharded.select_shards(pool / "a.parquet", "exact_dedup", 5, tmp_path / "o")
     with pytest.raises(DataError, match="holds no .parquet files"):
         (tmp_path / "nothing").mkdir()
-        ray_data.select_shards(tmp_path / "nothing", "exact_dedup", 5, tmp_path / "o")
+        sharded.select_shards(tmp_path / "nothing", "exact_dedup", 5, tmp_path / "o")
     with pytest.raises(ConfigError, match="Did you mean 'exact_dedup'"):
-        ray_data.select_shards(pool, "exact_dedp", 5, tmp_path / "o")
+        sharded.select_shards(pool, "exact_dedp", 5, tmp_path / "o")
     with pytest.raises(ConfigError, match="Did you mean 'forgetting'"):
-        ray_data.score_shards(pool, "forgeting", tmp_path / "o")
+        sharded.score_shards(pool, "forgeting", tmp_path / "o")
     with pytest.raises(DataError, match="budget == 0"):
-        ray_data.select_shards(pool, "exact_dedup", 0, tmp_path / "o")
+        sharded.select_shards(pool, "exact_dedup", 0, tmp_path / "o")
     with pytest.raises(ConfigError, match="order"):
-        ray_data.select_shards(pool, "exact_dedup", 5, tmp_path / "o", order="last")
+        sharded.select_shards(pool, "exact_dedup", 5, tmp_path / "o", order="last")
     assert ray.is_initialized() == was_up
     assert not (tmp_path / "o").exists()
 
@@ -149,7 +150,7 @@ def test_scores_match_the_local_path(ray_instance, pool, tmp_path):
     from datafactors.experiment.tasks import dynamics_task
 
     names = ["el2n", "forgetting", "knn_density", "cartography"]
-    res = ray_data.score_shards(pool, ",".join(names), tmp_path / "scores", seeds=[4, 5], epochs=2, seed=1)
+    res = sharded.score_shards(pool, ",".join(names), tmp_path / "scores", seeds=[4, 5], epochs=2, seed=1)
     assert res.shards == SHARDS and res.n_rows == res.n_out == sum(N_PER_SHARD) + 12
     assert res.columns == ("id", "el2n", "forgetting", "knn_density", "confidence", "variability", "correctness")
     for rel in SHARDS:
@@ -175,12 +176,36 @@ def test_scores_match_the_local_path(ray_instance, pool, tmp_path):
     _no_leftovers(tmp_path)
 
 
+def test_scorer_parameters_reach_the_shards(ray_instance, pool, tmp_path):
+    """(name, params) specs: a row-wise score (per shard) and a driver-side one, each with a parameter."""
+    import torch
+
+    from datafactors.experiment.tasks import dynamics_task
+
+    specs = [("el2n", {"epoch": 3}), ("knn_density", {"k": 3})]
+    sharded.score_shards(pool, specs, tmp_path / "scores", seeds=[2], epochs=3, seed=0)
+    got = _read_out(tmp_path / "scores")
+    ds = df.load(str(pool))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        dyn = [dynamics_task({"learner": "mlp", "learner_params": {}, "epochs": 3, "seed": 2}, {"train": ds})]
+    finally:
+        torch.set_num_threads(threads)
+    ref = df.scores.compute(ds, specs, dynamics=dyn, seed=0).reset_index()
+    ref["id"] = ref["id"].astype(str)
+    pd.testing.assert_frame_equal(got, ref, check_exact=True)
+    default = df.scores.compute(ds, ["el2n", "knn_density"], dynamics=dyn, seed=0)
+    for col in ("el2n", "knn_density"):  # the parameters changed the values
+        assert not np.allclose(got[col].to_numpy(), default[col].to_numpy()), col
+
+
 @pytest.mark.parametrize("order", ["first", "random"])
 def test_exact_dedup_matches_the_local_selector(ray_instance, pool, tmp_path, order):
     ds = df.load(str(pool))
     n_distinct = sum(N_PER_SHARD)  # the 12 extra rows repeat earlier ones (one as -0.0 for 0.0)
     budget = n_distinct if order == "first" else 50
-    res = ray_data.select_shards(pool, "exact_dedup", budget, tmp_path / "keep", seed=7, order=order)
+    res = sharded.select_shards(pool, "exact_dedup", budget, tmp_path / "keep", seed=7, order=order)
     assert res.distributed and res.shards == SHARDS and res.n_out == budget
     got = _read_out(tmp_path / "keep")
     for rel in SHARDS:  # each shard's rows in row order
@@ -195,14 +220,14 @@ def test_exact_dedup_matches_the_local_selector(ray_instance, pool, tmp_path, or
 
 def test_exact_dedup_budget_over_the_distinct_rows(ray_instance, pool, tmp_path):
     with pytest.raises(DataError, match="only 180 distinct feature rows"):
-        ray_data.select_shards(pool, "exact_dedup", 181, tmp_path / "keep")
+        sharded.select_shards(pool, "exact_dedup", 181, tmp_path / "keep")
     assert not (tmp_path / "keep").exists()
     _no_leftovers(tmp_path)
 
 
 def test_exact_dedup_without_an_id_column(ray_instance, tmp_path):
     folder = write_shards(tmp_path / "noid", _digits_frame(), with_ids=False)
-    res = ray_data.select_shards(folder, "exact_dedup", 40, tmp_path / "keep", seed=3)
+    res = sharded.select_shards(folder, "exact_dedup", 40, tmp_path / "keep", seed=3)
     got = _read_out(tmp_path / "keep").sort_values("rank").reset_index(drop=True)
     idx = df.select.select(df.load(str(folder)), "exact_dedup", 40, seed=3)
     assert res.n_out == 40
@@ -211,7 +236,7 @@ def test_exact_dedup_without_an_id_column(ray_instance, tmp_path):
 
 
 def test_global_selector_runs_on_the_driver(ray_instance, pool, tmp_path):
-    res = ray_data.select_shards(pool, "kcenter", 0.2, tmp_path / "keep", seed=2, class_balanced=True)
+    res = sharded.select_shards(pool, "kcenter", 0.2, tmp_path / "keep", seed=2, class_balanced=True)
     assert not res.distributed
     ds = df.load(str(pool))
     idx = df.select.select(ds, "kcenter", 0.2, seed=2, class_balanced=True)
@@ -245,7 +270,7 @@ def test_worker_errors_come_back_as_data_errors(ray_instance, tmp_path):
     frame.loc[150, "p3"] = np.nan  # in the third shard
     folder = write_shards(tmp_path / "nan", frame)
     with pytest.raises(DataError, match=r"'p3'.*part=x/c.parquet.*non-finite") as info:
-        ray_data.select_shards(folder, "exact_dedup", 10, tmp_path / "keep")
+        sharded.select_shards(folder, "exact_dedup", 10, tmp_path / "keep")
     assert type(info.value) is DataError
     assert not (tmp_path / "keep").exists()
 
@@ -253,6 +278,6 @@ def test_worker_errors_come_back_as_data_errors(ray_instance, tmp_path):
     frame.insert(0, "id", [f"r{i % 100}" for i in range(len(frame))])  # ids repeat across shards
     folder = write_shards(tmp_path / "dups", frame, with_ids=False)
     with pytest.raises(DataError, match="duplicated values across shards"):
-        ray_data.select_shards(folder, "exact_dedup", 10, tmp_path / "keep2")
+        sharded.select_shards(folder, "exact_dedup", 10, tmp_path / "keep2")
     assert not (tmp_path / "keep2").exists()
     _no_leftovers(tmp_path)

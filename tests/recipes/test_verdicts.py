@@ -13,7 +13,7 @@ from datafactors import DataError
 from datafactors.cli import app
 from datafactors.recipes import RecipeResult, load_verdicts, save_verdicts
 from datafactors.report._load import RunData
-from datafactors.report._recipes_extra import recipes_html
+from datafactors.report.sections.recipes import recipes_html
 
 
 def _result(name: str = "data-diet", held: bool = True, **measured) -> RecipeResult:

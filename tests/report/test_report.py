@@ -14,8 +14,9 @@ import plotly.offline
 import pytest
 
 from datafactors import DataError
+from datafactors.analysis import derive
 from datafactors.report import build_report
-from datafactors.report._figures import reliability_bins
+from datafactors.store import RunStore
 
 STRATEGIES = ["random", "el2n", "kcenter"]
 BUDGETS = [0.1, 0.25, 0.5, 1.0]
@@ -41,6 +42,7 @@ OFFSETS = {
     "id_test": {"random": 0.0, "el2n": -0.03, "kcenter": -0.01},
     "ood_test": {"random": 0.0, "el2n": 0.01, "kcenter": -0.02},
 }
+DERIVED = ("aggregates", "crossings", "curve_segments", "calibration", "calibration_bins", "summary")
 FAILED_ERROR = "RuntimeError: boom <script>alert(1)</script>"
 
 
@@ -244,6 +246,10 @@ def make_run(
                     )
                 )
         pd.DataFrame(rows).to_parquet(run / "predictions.parquet")
+    if results:
+        # What the analysis stage derives from these hand-made trials, fits and predictions.
+        with RunStore(run) as st:
+            derive(st, tables=[t for t in DERIVED if t not in ("fits", "fit_draws", "curve_points")])
     return run
 
 
@@ -404,18 +410,6 @@ def test_reliability_ece_in_title(full):
         assert f"ECE = {ece:.3f}" in html
 
 
-def test_reliability_bins_hand_computed():
-    probs = np.array([[0.95, 0.05], [0.9, 0.1], [0.4, 0.6], [0.55, 0.45]])
-    labels = np.array([0, 1, 1, 0])
-    b = reliability_bins(probs, labels, n_bins=2)
-    # bin (0, .5]: empty; bin (.5, 1]: all four, accuracy 3/4, mean confidence 0.75.
-    assert b.counts.tolist() == [0, 4]
-    assert b.ece == pytest.approx(abs(0.75 - 0.75))
-    b = reliability_bins(probs, labels, n_bins=10)
-    assert b.counts.sum() == 4
-    assert b.ece == pytest.approx((abs(1 - 0.95) + abs(0 - 0.9) + abs(1 - 0.6) + abs(1 - 0.55)) / 4)
-
-
 def test_escapes_data_strings(tmp_path):
     run = make_run(tmp_path, failed=True)
     html = build_report(run).read_text(encoding="utf-8")
@@ -491,7 +485,7 @@ def test_database_held_open_by_running_writer(tmp_path):
 
 
 def test_fit_strategy_falls_back_when_best_fit_failed():
-    from datafactors.report._summary import choose_fit_strategy
+    from datafactors.analysis.summary import choose_fit_strategy
 
     agg = pd.DataFrame(
         dict(
@@ -514,3 +508,20 @@ def test_fit_strategy_falls_back_when_best_fit_failed():
     assert choice.strategy == "kcenter"
     assert "el2n came first but has no successful ID test fit" in choice.explanation
     assert choose_fit_strategy(agg, fits.assign(status="diverged")).strategy is None
+
+
+def test_older_run_folder_gets_notes_then_a_full_report_from_rebuild_report(tmp_path):
+    from datafactors.experiment import rebuild_report
+
+    run = make_run(tmp_path)
+    con = duckdb.connect(str(run / "results.duckdb"))
+    for name in (*DERIVED, "fits", "curve_points"):
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+    con.close()
+    html = build_report(run).read_text(encoding="utf-8")
+    assert "has no table &#x27;aggregates&#x27; yet. It is derived after the trials" in html
+    assert "has no table &#x27;calibration_bins&#x27;" in html and _n_figures(html) == 3
+    html = rebuild_report(run).read_text(encoding="utf-8")
+    assert "has no table" not in html.replace(plotly.offline.get_plotlyjs(), "")
+    assert "has the best mean ID test accuracy" in html and "Extrapolations use the fits for" in html
+    assert _n_figures(html) == 8

@@ -11,7 +11,7 @@ import pytest
 from scipy.stats import spearmanr
 
 from datafactors.report import build_report
-from datafactors.report._scores_extra import spearman_matrix, strongest_pairs
+from datafactors.report.sections.correlations import spearman_matrix, strongest_pairs
 
 
 def _scores(n: int = 300) -> pd.DataFrame:

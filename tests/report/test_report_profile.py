@@ -7,7 +7,7 @@ import pytest
 import datafactors as df
 from datafactors.report import build_report
 from datafactors.report._load import load_run
-from datafactors.report._profile_extra import profile_html
+from datafactors.report.sections.profile import profile_html
 
 
 @pytest.fixture(scope="module")

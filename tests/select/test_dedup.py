@@ -5,10 +5,10 @@ import pandas as pd
 import pytest
 
 import datafactors as df
+from datafactors._neighbors import kmeans
 from datafactors.select import select
 from datafactors.select.dedup import (
     exact_duplicate_groups,
-    kmeans,
     semdedup,
     semdedup_eps_for_keep,
     semdedup_max_similarity,

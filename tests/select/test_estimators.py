@@ -58,7 +58,7 @@ def test_constructor_only_stores_and_fit_validates():
         sel.fit(_X())
     with pytest.raises(df.DataError, match="budget == 1.5"):
         KCenter(1.5).fit(_X())
-    with pytest.raises(df.DataError, match="X contain non-finite"):
+    with pytest.raises(df.DataError, match="X contain 1 NaN or inf"):
         KCenter(2).fit(np.array([[0.0], [np.nan]]))
     with pytest.raises(Exception, match="not fitted"):
         KCenter(2).transform(_X())

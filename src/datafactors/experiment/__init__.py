@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from .config import RunConfig, dump_config, load_config
-from .runner import RunResult, run
+from .runner import RunResult, rebuild_report, run
 
-__all__ = ["RunConfig", "RunResult", "dump_config", "load_config", "run"]
+__all__ = ["RunConfig", "RunResult", "dump_config", "load_config", "rebuild_report", "run"]

@@ -27,10 +27,27 @@ class StrategyConfig(_Strict):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
+class ScoreSpecConfig(_Strict):
+    """A registered score with its parameters (the scorer's constructor keyword arguments)."""
+
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
 class ScoringConfig(_Strict):
-    scores: list[str] = Field(default_factory=lambda: ["el2n", "grand", "forgetting", "cartography", "loss"])
+    scores: list[str | ScoreSpecConfig] = Field(
+        default_factory=lambda: ["el2n", "grand", "forgetting", "cartography", "loss"],
+        description="score names, or {name, params} to set a scorer's parameters",
+    )
     seeds: int = Field(3, ge=1, le=100)
     epochs: int | None = Field(None, ge=1, description="defaults to the run's epochs")
+
+    def specs(self) -> list[tuple[str, dict[str, Any]]]:
+        """``[(name, params), ...]`` in order, as :func:`datafactors.scores.compute` takes them."""
+        return [(s, {}) if isinstance(s, str) else (s.name, dict(s.params)) for s in self.scores]
+
+    def names(self) -> list[str]:
+        return [name for name, _ in self.specs()]
 
 
 class FitConfig(_Strict):
@@ -49,10 +66,14 @@ class RunConfig(_Strict):
     test: str | None = Field(None, description="path of a test file (default: the built-in's, or a stratified 20%)")
     ood: str | None = Field(None, description="path of an OOD test file (default: the built-in's shifted set)")
     learner: str = "mlp"
-    learner_params: dict[str, Any] = Field(default_factory=lambda: {"hidden": [128, 128], "batch_size": 128, "lr": 0.002})
+    learner_params: dict[str, Any] = Field(
+        default_factory=lambda: {"hidden": [128, 128], "batch_size": 128, "lr": 0.002}
+    )
     epochs: int = Field(30, ge=1, le=10000)
     protocol: Literal["fixed-epochs", "fixed-samples-seen"] = "fixed-epochs"
-    samples_seen: int | None = Field(None, ge=1, description="fixed-samples-seen total; default epochs x full train size")
+    samples_seen: int | None = Field(
+        None, ge=1, description="fixed-samples-seen total; default epochs x full train size"
+    )
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
     budgets: list[float] = Field(default_factory=lambda: [0.1, 0.2, 0.3, 0.5, 0.7, 1.0], min_length=1)
     strategies: list[StrategyConfig] = Field(
@@ -69,6 +90,7 @@ class RunConfig(_Strict):
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
     fit: FitConfig = Field(default_factory=FitConfig)
     n_workers: int | None = Field(None, ge=1, le=256, description="local engine processes (default: CPU count)")
+    split_seed: int = Field(0, ge=0, description="seed of the stratified test split of a file dataset without `test`")
 
     @field_validator("seeds")
     @classmethod
@@ -108,11 +130,18 @@ class RunConfig(_Strict):
         learner = make_learner(self.learner, **self.learner_params)
         if hasattr(learner, "check_params"):
             learner.check_params()
-        for s in self.scoring.scores:
-            SCORES.get(s)
+        seen: set[str] = set()
+        for i, (name, params) in enumerate(self.scoring.specs()):
+            try:
+                if name in seen:
+                    raise ConfigError(f"score {name!r} named twice")
+                SCORES.get(name).create(params)  # unknown name / parameter / value
+            except ConfigError as e:
+                raise ConfigError(f"scoring.scores[{i}]: {e}") from None
+            seen.add(name)
         from ..scores import score_columns
 
-        produced = [c for s in self.scoring.scores for c in score_columns(s)]
+        produced = [c for s in self.scoring.names() for c in score_columns(s)]
         for st in self.strategies:
             SELECTORS.get(st.selector)
             if st.score is None:
@@ -125,7 +154,7 @@ class RunConfig(_Strict):
                 )
             if st.score not in produced:
                 raise ConfigError(
-                    f"strategy {st.name!r} selects by {st.score!r}, but scoring.scores ({', '.join(self.scoring.scores)}) "
+                    f"strategy {st.name!r} selects by {st.score!r}, but scoring.scores ({', '.join(self.scoring.names())}) "
                     f"does not compute it; add the score that produces it to scoring.scores"
                 )
 

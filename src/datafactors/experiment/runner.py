@@ -81,7 +81,7 @@ def load_run_data(cfg: RunConfig) -> RunData:
     if cfg.test:
         train, test = full, load(cfg.test, label=cfg.label)
     else:
-        sp = stratified_split(full, seed=0, test_size=0.2)
+        sp = stratified_split(full, seed=cfg.split_seed, test_size=0.2)
         train, test = full.subset(sp.train), full.subset(sp.test)
     ood = load(cfg.ood, label=cfg.label) if cfg.ood else None
     for name, other in (("test", test), ("ood", ood)):
@@ -107,17 +107,26 @@ def trial_epochs(cfg: RunConfig, n_train: int, n_full: int) -> float:
 
 def protocol_sentence(cfg: RunConfig, n_full: int) -> str:
     if cfg.protocol == "fixed-epochs":
-        return (f"Fixed epochs: every subset is trained for {cfg.epochs} epochs, so smaller subsets "
-                "get proportionally fewer gradient steps.")
+        return (
+            f"Fixed epochs: every subset is trained for {cfg.epochs} epochs, so smaller subsets "
+            "get proportionally fewer gradient steps."
+        )
     seen = cfg.samples_seen or cfg.epochs * n_full
-    return (f"Fixed samples seen (DataComp): every subset is trained on {seen} examples in total "
-            "(more epochs for smaller subsets), so compute is the same at every budget.")
+    return (
+        f"Fixed samples seen (DataComp): every subset is trained on {seen} examples in total "
+        "(more epochs for smaller subsets), so compute is the same at every budget."
+    )
 
 
 def _git_rev() -> str:
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).parent,
-                             capture_output=True, text=True, timeout=5)
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
         return out.stdout.strip() or "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -225,6 +234,7 @@ def run(
             "learner": cfg.learner,
             "epochs": cfg.epochs,
             "seeds": cfg.seeds,
+            "seeds_used": seeds_used(cfg),
             "target_error": cfg.fit.target_error,
             "engine": engine,
         }
@@ -238,22 +248,72 @@ def run(
 
 
 def _plan_selections_check(cfg: RunConfig, data: RunData) -> None:
-    """Catch bad budgets and strategy options before a run folder exists (dry run on stand-in scores)."""
+    """Catch bad budgets and strategy options before a run folder exists.
+
+    Every strategy's name, budgets and option names are checked without selecting. A cheap
+    (non-geometric) selector also runs once on stand-in scores, so bad option *values*
+    (an offset past the data, an unknown column) fail here too; geometric selectors are not
+    run (that would cost as much as the selection itself) and rely on their own checks.
+    """
     from ..scores import COLUMNS
-    from ..select import select
+    from ..select import REGISTRY, check_strategy, select
 
     for b in cfg.budgets:
         resolve_budget(b, data.train.n)
-    stand_in = pd.DataFrame({c: np.zeros(data.train.n) for c in COLUMNS}, index=data.train.ids)
+    stand_in = None
     for st in cfg.strategies:
         params = dict(st.params)
         if st.score is not None:
             params["score"] = st.score
         try:
-            select(data.train, st.selector, max(cfg.budgets), scores=stand_in, seed=0,
-                   class_balanced=st.class_balanced, group_balanced=st.group_balanced, **params)
+            for b in cfg.budgets:
+                check_strategy(
+                    st.selector,
+                    b,
+                    data.train.n,
+                    params,
+                    class_balanced=st.class_balanced,
+                    group_balanced=st.group_balanced,
+                    has_groups=data.train.groups is not None,
+                )
+            if not getattr(REGISTRY.get(st.selector), "needs_embeddings", False):
+                if stand_in is None:
+                    stand_in = pd.DataFrame({c: np.zeros(data.train.n) for c in COLUMNS}, index=data.train.ids)
+                select(
+                    data.train,
+                    st.selector,
+                    max(cfg.budgets),
+                    scores=stand_in,
+                    seed=0,
+                    class_balanced=st.class_balanced,
+                    group_balanced=st.group_balanced,
+                    **params,
+                )
         except (ConfigError, DataError) as e:
             raise ConfigError(f"in strategy {st.name!r} of the config: {e}") from None
+
+
+# Seeds of the stages other than the trials, recorded in the manifest (``seeds_used``).
+SCORING_SEED_BASE = 10_000  # scoring proxy k trains with seed SCORING_SEED_BASE + k, apart from the trials' seeds
+SCORE_SEED = 0  # the scorers' own randomness (folds, ensembles, AFLite partitions)
+PROFILE_SEED = 0
+FIT_BOOTSTRAP_SEED = 0  # analysis.derive's default
+
+
+def seeds_used(cfg: RunConfig) -> dict[str, Any]:
+    """Every seed a run of ``cfg`` uses, by stage (``split`` is None when no test split is drawn)."""
+    from ..io import BUILTINS
+
+    split_applies = cfg.dataset not in BUILTINS and not cfg.test
+    return {
+        "trials": list(cfg.seeds),
+        "selections": list(cfg.seeds),
+        "scoring_proxies": [SCORING_SEED_BASE + k for k in range(cfg.scoring.seeds)],
+        "scores": SCORE_SEED,
+        "split": cfg.split_seed if split_applies else None,
+        "profile": PROFILE_SEED,
+        "fit_bootstrap": FIT_BOOTSTRAP_SEED,
+    }
 
 
 def _compute_scores(cfg: RunConfig, data: RunData, store: RunStore, eng: Any, rep: Reporter) -> pd.DataFrame:
@@ -263,15 +323,17 @@ def _compute_scores(cfg: RunConfig, data: RunData, store: RunStore, eng: Any, re
     if existing is not None:
         return existing.set_index("id")
     epochs = cfg.scoring.epochs or cfg.epochs
-    specs = [{"learner": cfg.learner, "learner_params": cfg.learner_params, "epochs": epochs, "seed": 10_000 + k}
-             for k in range(cfg.scoring.seeds)]
+    specs = [
+        {"learner": cfg.learner, "learner_params": cfg.learner_params, "epochs": epochs, "seed": SCORING_SEED_BASE + k}
+        for k in range(cfg.scoring.seeds)
+    ]
     rep.stage(f"training {len(specs)} scoring proxies (recording dynamics)", len(specs))
     runs = {}
     for spec, dyn in eng.map(dynamics_task, specs, data.shared()):
         runs[spec["seed"]] = dyn
         rep.advance()
     dynamics = [runs[s["seed"]] for s in specs]
-    scores = compute(data.train, cfg.scoring.scores, dynamics=dynamics)
+    scores = compute(data.train, cfg.scoring.specs(), dynamics=dynamics, seed=SCORE_SEED)
     frame = scores.reset_index()
     frame.insert(1, "label", data.train.y)
     store.write_parquet("scores.parquet", frame)
@@ -288,25 +350,54 @@ def _write_profile(data: RunData, scores: pd.DataFrame, store: RunStore, rep: Re
     rep.stage("profiling the training set", None)
     fams = [f for f in family_names() if f != "label_noise"]
     try:
-        prof = profile(data.train, scores=scores, test=data.test, families=fams, seed=0)
+        prof = profile(data.train, scores=scores, test=data.test, families=fams, seed=PROFILE_SEED)
     except DatafactorsError as e:  # a profile that cannot be computed must not cost the run
         rep.log(f"no profile.parquet: {e}")
         return
     store.write_parquet("profile.parquet", prof)
 
 
-def _selections(cfg: RunConfig, data: RunData, scores: pd.DataFrame, rep: Reporter) -> dict[tuple, np.ndarray]:
+def _stored_selections(stored: pd.DataFrame | None, data: RunData) -> dict[tuple, np.ndarray]:
+    """Row indices (in pick order) of every (strategy, budget, seed) in a stored selections table."""
+    if stored is None or stored.empty:
+        return {}
+    pos = pd.Index(np.asarray(data.train.ids).astype(str))
+    out: dict[tuple, np.ndarray] = {}
+    for (st, b, s), g in stored.groupby(["strategy", "budget", "seed"], sort=False):
+        idx = pos.get_indexer(g.sort_values("rank")["id"].astype(str))
+        if (idx >= 0).all():  # ids the training set no longer has: select that combination again
+            out[(str(st), float(b), int(s))] = idx.astype(np.int64)
+    return out
+
+
+def _selections(
+    cfg: RunConfig, data: RunData, scores: pd.DataFrame, rep: Reporter, stored: pd.DataFrame | None = None
+) -> dict[tuple, np.ndarray]:
+    """Every (strategy, budget, seed) selection; those in ``stored`` (a resumed run's table) are read, not redone."""
     from ..select import select
 
+    have = _stored_selections(stored, data)
     out: dict[tuple, np.ndarray] = {}
     combos = [(st, b, s) for st in cfg.strategies for b in cfg.budgets for s in cfg.seeds]
     rep.stage("selecting subsets", len(combos))
     for st, b, s in combos:
+        if (st.name, float(b), int(s)) in have:
+            out[(st.name, b, s)] = have[(st.name, float(b), int(s))]
+            rep.advance()
+            continue
         params = dict(st.params)
         if st.score is not None:
             params["score"] = st.score
-        out[(st.name, b, s)] = select(data.train, st.selector, b, scores=scores, seed=s,
-                                      class_balanced=st.class_balanced, group_balanced=st.group_balanced, **params)
+        out[(st.name, b, s)] = select(
+            data.train,
+            st.selector,
+            b,
+            scores=scores,
+            seed=s,
+            class_balanced=st.class_balanced,
+            group_balanced=st.group_balanced,
+            **params,
+        )
         rep.advance()
     return out
 
@@ -314,11 +405,13 @@ def _selections(cfg: RunConfig, data: RunData, scores: pd.DataFrame, rep: Report
 def _execute(cfg: RunConfig, data: RunData, store: RunStore, eng: Any, rep: Reporter, make_report: bool) -> RunResult:
     scores = _compute_scores(cfg, data, store, eng, rep)
     _write_profile(data, scores, store, rep)
-    sels = _selections(cfg, data, scores, rep)
-    if store.read_parquet("selections.parquet") is None:
+    stored = store.read_parquet("selections.parquet")
+    sels = _selections(cfg, data, scores, rep, stored)
+    if stored is None or len(_stored_selections(stored, data)) < len(sels):
         rows = [
-            pd.DataFrame({"strategy": k[0], "budget": k[1], "seed": k[2], "id": data.train.ids[idx],
-                          "rank": np.arange(len(idx))})
+            pd.DataFrame(
+                {"strategy": k[0], "budget": k[1], "seed": k[2], "id": data.train.ids[idx], "rank": np.arange(len(idx))}
+            )
             for k, idx in sels.items()
         ]
         store.write_parquet("selections.parquet", pd.concat(rows, ignore_index=True))
@@ -336,44 +429,61 @@ def _execute(cfg: RunConfig, data: RunData, store: RunStore, eng: Any, rep: Repo
         g = groups.setdefault(key, {"spec": None, "trials": []})
         g["trials"].append({"trial_id": tid, "strategy": strategy, "budget": b, "n_train": len(idx), "seed": s})
         if g["spec"] is None:
-            g["spec"] = {"key": key, "indices": sorted_idx, "learner": cfg.learner,
-                         "learner_params": cfg.learner_params, "seed": s,
-                         "epochs": trial_epochs(cfg, len(idx), n_full), "keep_predictions": False}
+            g["spec"] = {
+                "key": key,
+                "indices": sorted_idx,
+                "learner": cfg.learner,
+                "learner_params": cfg.learner_params,
+                "seed": s,
+                "epochs": trial_epochs(cfg, len(idx), n_full),
+                "keep_predictions": False,
+            }
         if tid == ref_trial:
             g["spec"]["keep_predictions"] = store.read_parquet("predictions.parquet") is None
-    todo = [g for g in groups.values() if any(t["trial_id"] not in done for t in g["trials"])
-            or g["spec"]["keep_predictions"]]
+    todo = [
+        g
+        for g in groups.values()
+        if any(t["trial_id"] not in done for t in g["trials"]) or g["spec"]["keep_predictions"]
+    ]
     skipped = sum(len(g["trials"]) for g in groups.values()) - sum(len(g["trials"]) for g in todo)
     n_todo = sum(len(g["trials"]) for g in todo)
     rep.stage(f"training {n_todo} trials ({len(todo)} distinct, {skipped} already done)", n_todo)
     by_key = {g["spec"]["key"]: g for g in todo}
     for spec, res in eng.map(trial_task, [g["spec"] for g in todo], data.shared()):
         for t in by_key[spec["key"]]["trials"]:
-            row = {**t, "learner": cfg.learner, "status": "ok" if res["error"] is None else "failed",
-                   "error": res["error"], "seconds": res["seconds"]}
+            row = {
+                **t,
+                "learner": cfg.learner,
+                "status": "ok" if res["error"] is None else "failed",
+                "error": res["error"],
+                "seconds": res["seconds"],
+            }
             store.write_trial(row, res["metrics"])
         if res["predictions"]:
             _write_predictions(store, data, res["predictions"])
         rep.advance(len(by_key[spec["key"]]["trials"]))
 
-    rep.stage("fitting learning curves", None)
-    fits, curves, targets = fit_curves(store, cfg, n_full)
-    store.replace_table("fits", fits)
-    store.replace_table("curve_points", curves)
-    evaluation_tables(store, fits)
+    from .. import analysis
+
+    rep.stage("analysing: learning curves, calibration, summary", None)
+    targets = analysis.derive(store, n_boot=cfg.fit.n_boot, target_error=cfg.fit.target_error, seed=FIT_BOOTSTRAP_SEED)
+    summary = analysis.closing_summary(store)
     trials = store.table("trials")
     n_failed = int((trials["status"] != "ok").sum())
-    store.update_manifest(status="complete", finished=datetime.now(UTC).isoformat(timespec="seconds"),
-                          target_error=targets.get("id_test"), target_errors=targets, n_failed=n_failed)
+    store.update_manifest(
+        status="complete",
+        finished=datetime.now(UTC).isoformat(timespec="seconds"),
+        target_error=targets.get("id_test"),
+        target_errors=targets,
+        n_failed=n_failed,
+    )
     report_path = None
     if make_report:
-        from ..report import build_report
-
         rep.stage("writing report", None)
         store.close()
-        report_path = build_report(store.path)
+        report_path = _build_report(store.path)
     rep.done()
-    return RunResult(store.path, len(trials), n_failed, summary_table(store), report_path, skipped)
+    return RunResult(store.path, len(trials), n_failed, summary, report_path, skipped)
 
 
 def _write_predictions(store: RunStore, data: RunData, preds: dict[str, np.ndarray]) -> None:
@@ -388,107 +498,42 @@ def _write_predictions(store: RunStore, data: RunData, preds: dict[str, np.ndarr
     store.write_parquet("predictions.parquet", pd.concat(frames, ignore_index=True))
 
 
-FIT_COLUMNS = ["strategy", "eval_set", "metric", "alpha", "beta", "gamma", "alpha_lo", "alpha_hi", "beta_lo", "beta_hi",
-               "gamma_lo", "gamma_hi", "n_points", "n_full", "pred_2x", "pred_2x_lo", "pred_2x_hi", "pred_4x",
-               "pred_4x_lo", "pred_4x_hi", "target", "n_needed", "n_needed_lo", "n_needed_hi", "reachable", "status"]
+def rebuild_report(run_dir: str | Path) -> Path:
+    """Re-derive a run folder's analysis tables, then (re)build its ``report.html``.
 
+    An older run folder (written before a table existed) gets every table and so a full
+    report; the trials and predictions are only read.
 
-def fit_curves(store: RunStore, cfg: RunConfig, n_full: int) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, float]]:
-    """Fit err(n) = alpha n^beta + gamma per strategy and eval set from the stored trials."""
-    from ..scaling import fit_power_law
+    Parameters
+    ----------
+    run_dir : path of a run folder, such as ``runs/<run-id>``.
 
-    con = store.connect()
-    df = con.execute(
-        "SELECT t.strategy, m.eval_set, t.n_train, t.seed, 1 - m.value AS err FROM trials t "
-        "JOIN metrics m USING (trial_id) WHERE t.status = 'ok' AND m.metric = 'accuracy'"
-    ).df()
-    # The config's target applies to every eval set; by default each set's target is 10%
-    # (relative) below its best full-data error, i.e. "what would a 10% better model need".
-    targets: dict[str, float] = {}
-    for eval_set, g in df.groupby("eval_set"):
-        full = g[g.n_train == g.n_train.max()]
-        targets[eval_set] = (cfg.fit.target_error if cfg.fit.target_error is not None
-                             else float(0.9 * full.groupby("strategy")["err"].mean().min()))
-    fit_rows, curve_rows = [], []
-    grid = None
-    if len(df):
-        grid = np.unique(np.geomspace(df.n_train.min(), 4 * n_full, 60).round())
-    for (strategy, eval_set), g in df.groupby(["strategy", "eval_set"], sort=True):
-        row: dict[str, Any] = dict.fromkeys(FIT_COLUMNS, None)
-        target = targets[eval_set]
-        row.update(strategy=strategy, eval_set=eval_set, metric="error", n_points=len(g), n_full=n_full,
-                   target=target)
-        try:
-            f = fit_power_law(g.n_train.to_numpy(float), g.err.to_numpy(float), n_boot=cfg.fit.n_boot, seed=0)
-        except DataError as e:
-            row["status"] = str(e)
-            fit_rows.append(row)
-            continue
-        row.update(alpha=f.alpha, beta=f.beta, gamma=f.gamma, status="ok")
-        for p in ("alpha", "beta", "gamma"):
-            row[f"{p}_lo"], row[f"{p}_hi"] = (float(v) for v in f.ci[p])
-        for mult in (2, 4):
-            n = np.array([mult * n_full], dtype=float)
-            lo, hi = f.predict_interval(n)
-            row[f"pred_{mult}x"], row[f"pred_{mult}x_lo"], row[f"pred_{mult}x_hi"] = (
-                float(f.predict(n)[0]), float(lo[0]), float(hi[0]))
-        need = f.data_needed(target)
-        row.update(n_needed=float(need.n), n_needed_lo=float(need.lo), n_needed_hi=float(need.hi),
-                   reachable=bool(need.reachable))
-        fit_rows.append(row)
-        lo, hi = f.predict_interval(grid)
-        curve_rows.append(pd.DataFrame({"strategy": strategy, "eval_set": eval_set, "n": grid,
-                                        "pred": f.predict(grid), "lo": lo, "hi": hi}))
-    fits = pd.DataFrame(fit_rows, columns=FIT_COLUMNS)
-    for c in FIT_COLUMNS:
-        if c not in ("strategy", "eval_set", "metric", "status", "reachable"):
-            fits[c] = pd.to_numeric(fits[c], errors="coerce").astype(float)
-    fits["reachable"] = fits["reachable"].astype("boolean")
-    curves = (pd.concat(curve_rows, ignore_index=True) if curve_rows else
-              pd.DataFrame({"strategy": pd.Series(dtype=str), "eval_set": pd.Series(dtype=str),
-                            "n": pd.Series(dtype=float), "pred": pd.Series(dtype=float),
-                            "lo": pd.Series(dtype=float), "hi": pd.Series(dtype=float)}))
-    return fits, curves, targets
+    Returns
+    -------
+    Path of the written ``report.html``.
 
-
-def evaluation_tables(store: RunStore, fits: pd.DataFrame) -> None:
-    """Derived tables from what is already stored (no training): ``calibration`` and ``crossings``.
-
-    ``calibration``: the full-data model's predictions (predictions.parquet), every
-    calibration metric before and after temperature scaling (T fitted on 20% of id_test)
-    plus the bin-count sweep. ``crossings``: where two strategies' fitted learning curves
-    cross. Each is replaced on every call; it is written empty when it cannot be computed
-    (no predictions, fewer than two fitted strategies).
+    Examples
+    --------
+    >>> from datafactors.experiment import rebuild_report
+    >>> rebuild_report("runs/2024-05-01-mnist1d")  # doctest: +SKIP
+    PosixPath('runs/2024-05-01-mnist1d/report.html')
     """
-    from ..report._calibration_extra import (
-        CALIBRATION_COLUMNS,
-        CROSSING_COLUMNS,
-        calibration_table,
-        crossings_table,
-        empty_table,
-    )
+    from .. import analysis
 
-    pred = store.read_parquet("predictions.parquet")
-    try:
-        calib = calibration_table(pred) if pred is not None else empty_table(CALIBRATION_COLUMNS)
-    except DataError:
-        calib = empty_table(CALIBRATION_COLUMNS)
-    store.replace_table("calibration", calib)
-    try:
-        cross = crossings_table(fits, store.table("trials"))
-    except DataError:
-        cross = empty_table(CROSSING_COLUMNS)
-    store.replace_table("crossings", cross)
+    path = Path(run_dir)
+    if not path.is_dir():
+        raise DataError(f"run_dir {str(path)!r} is not a directory; expected a run folder such as runs/<run-id>")
+    if (path / "results.duckdb").is_file():
+        with RunStore(path) as store:
+            analysis.derive(store)
+    return _build_report(path)
 
 
-def summary_table(store: RunStore) -> pd.DataFrame:
-    """Mean accuracy (ID and OOD) per strategy at each budget, for the closing table."""
-    con = store.connect()
-    return con.execute(
-        "SELECT t.strategy, t.budget, m.eval_set, avg(m.value) AS accuracy, count(*) AS seeds "
-        "FROM trials t JOIN metrics m USING (trial_id) WHERE m.metric = 'accuracy' AND t.status = 'ok' "
-        "GROUP BY ALL ORDER BY t.budget, m.eval_set, accuracy DESC"
-    ).df()
+def _build_report(run_dir: Path) -> Path:
+    """The one place outside ``report/`` that calls it: render the stored tables to ``report.html``."""
+    from ..report import build_report
+
+    return build_report(run_dir)
 
 
 def read_manifest(run_dir: str | Path) -> dict[str, Any]:

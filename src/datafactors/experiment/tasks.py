@@ -41,5 +41,9 @@ def trial_task(spec: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
     except Exception as e:  # recorded per trial by design; the run continues
         tb = traceback.extract_tb(e.__traceback__)
         where = f" ({tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno})" if tb else ""
-        return {"metrics": [], "predictions": {}, "error": f"{type(e).__name__}: {e}{where}",
-                "seconds": time.perf_counter() - t0}
+        return {
+            "metrics": [],
+            "predictions": {},
+            "error": f"{type(e).__name__}: {e}{where}",
+            "seconds": time.perf_counter() - t0,
+        }

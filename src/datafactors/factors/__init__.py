@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .._arrays import check_embeddings
 from .._errors import ConfigError, DataError
 from .._registry import Registry, import_submodules
 from .._validation import SeedLike, seed_int
@@ -145,12 +146,7 @@ def _pick_column(ds: Dataset, explicit: str | None, defaults: tuple[str, ...], w
 def _vectors(X: np.ndarray | None, n: int, what: str) -> np.ndarray | None:
     if X is None:
         return None
-    arr = np.asarray(X, dtype=np.float32)
-    if arr.ndim != 2 or len(arr) != n:
-        raise DataError(f"{what} must have shape ({n}, d), got {arr.shape}")
-    if not np.isfinite(arr).all():
-        raise DataError(f"{what} contain NaN or inf")
-    return arr
+    return check_embeddings(X, n, name=what)
 
 
 def profile(

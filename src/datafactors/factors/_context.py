@@ -53,7 +53,8 @@ class ProfileContext:
     def unit(self) -> tuple[np.ndarray, np.ndarray]:
         """(L2-normalised X, mask of all-zero rows), computed once."""
         if "unit" not in self.cache:
-            from ._knn import unit_rows
+            from .._neighbors import unit_rows
 
-            self.cache["unit"] = unit_rows(self.X)
+            U = unit_rows(self.X, reuse_unit=True)
+            self.cache["unit"] = (U, ~U.any(axis=1))
         return self.cache["unit"]

@@ -7,10 +7,10 @@ from typing import NamedTuple
 import numpy as np
 
 from .._errors import ConfigError, DataError
+from .._neighbors import knn
 from .._validation import SeedLike, check_random_state
 from . import family, row
 from ._context import ProfileContext
-from ._knn import knn
 
 FAMILY = "coverage"
 MAX_QUERIES = 2000
@@ -64,8 +64,8 @@ def coverage(
     rng = check_random_state(seed)
     qa = np.arange(len(A)) if len(A) <= max_queries else np.sort(rng.choice(len(A), max_queries, replace=False))
     qb = np.arange(len(B)) if len(B) <= max_queries else np.sort(rng.choice(len(B), max_queries, replace=False))
-    tr, _ = knn(A[qa], A, 1, metric="l2", self_index=qa)
-    te, _ = knn(B[qb], A, 1, metric="l2")
+    tr, _ = knn(A, 1, queries=A[qa], metric="l2", self_index=qa)
+    te, _ = knn(A, 1, queries=B[qb], metric="l2")
     tr, te = tr[:, 0], te[:, 0]
     thr = float(np.quantile(tr, quantile))
     return Coverage(te, tr, thr, float((te > thr).mean()), float((te == 0).mean()))

@@ -9,10 +9,10 @@ from typing import NamedTuple
 import numpy as np
 
 from .._errors import ConfigError, DataError
+from .._neighbors import unit_rows
 from .._validation import SeedLike, check_random_state
 from . import family, row
 from ._context import ProfileContext
-from ._knn import unit_rows
 
 FAMILY = "diversity"
 
@@ -21,7 +21,8 @@ def _unit_nonzero(X: np.ndarray, what: str = "X") -> np.ndarray:
     A = np.asarray(X)
     if A.ndim != 2 or A.shape[0] == 0:
         raise DataError(f"{what} must be a non-empty 2-D array (n, d), got shape {A.shape}")
-    U, zero = unit_rows(A)
+    U = unit_rows(A, reuse_unit=True)
+    zero = ~U.any(axis=1)
     if zero.any():
         r = int(np.argmax(zero))
         raise DataError(

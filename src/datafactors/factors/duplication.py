@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 
 from .._errors import ConfigError, DataError
+from .._neighbors import knn, unit_rows
 from .._validation import SeedLike, check_random_state
 from . import family, row
 from ._context import ProfileContext
-from ._knn import knn, unit_rows
 
 FAMILY = "duplication"
 EXACT_MAX = 20_000
@@ -134,7 +134,8 @@ def near_duplicate_rate(
     """
     if not 0.0 < float(threshold) <= 1.0:
         raise ConfigError(f"threshold == {threshold}, must be in (0, 1]")
-    U, zero = unit_rows(X)
+    U = unit_rows(X, reuse_unit=True)
+    zero = ~U.any(axis=1)
     keep = np.flatnonzero(~zero)
     if len(keep) < 2:
         raise DataError(f"near duplicates need at least 2 non-zero rows, got {len(keep)}")
@@ -143,7 +144,7 @@ def near_duplicate_rate(
     n = len(U)
     exact = n <= exact_max
     q = np.arange(n) if exact else np.sort(check_random_state(seed).choice(n, size=min(max_queries, n), replace=False))
-    best, _ = knn(U[q], U, 1, metric="ip", self_index=q)
+    best, _ = knn(U, 1, queries=U[q], metric="ip", self_index=q)
     cos = best[:, 0]
     hit = cos >= float(threshold) - COS_TOL
     rate = float(hit.mean())

@@ -18,10 +18,10 @@ from typing import NamedTuple
 import numpy as np
 
 from .._errors import ConfigError, DataError
+from .._neighbors import knn
 from .._validation import SeedLike, check_random_state
 from . import family, row
 from ._context import ProfileContext
-from ._knn import knn
 
 FAMILY = "inductive_bias"
 DELTA_MAX_POINTS = 20_000
@@ -162,7 +162,7 @@ def min_interclass_distance(
         # one search per class against the other classes: no per-block masking
         best = math.inf
         for c in classes:
-            dist, _ = knn(S[ys == c], S[ys != c], 4, metric="l2")
+            dist, _ = knn(S[ys != c], 4, queries=S[ys == c], metric="l2")
             dist = dist[dist > min_distance]
             if dist.size:
                 best = min(best, float(dist.min()))
@@ -171,7 +171,7 @@ def min_interclass_distance(
         def same_class(qs: slice, bs: slice) -> np.ndarray:
             return ys[qs][:, None] == ys[bs][None, :]
 
-        dist, _ = knn(S, S, 4, metric="l2", mask=same_class)
+        dist, _ = knn(S, 4, metric="l2", mask=same_class)
         dist = dist[dist > min_distance]
         best = float(dist.min()) if dist.size else math.inf
     if not math.isfinite(best):

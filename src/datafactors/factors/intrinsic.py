@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from .._errors import ConfigError, DataError
+from .._neighbors import knn
 from .._validation import SeedLike, check_random_state
 from . import family, row
 from ._context import ProfileContext
-from ._knn import knn
 
 FAMILY = "intrinsic_dimension"
 MAX_QUERIES = 2000
@@ -69,7 +69,7 @@ def intrinsic_dimension(
     if n <= k:
         raise DataError(f"intrinsic dimension with k={k} needs more than {k} distinct rows, got {n}")
     q = np.arange(n) if n <= max_queries else np.sort(check_random_state(seed).choice(n, max_queries, replace=False))
-    dist, _ = knn(U[q], U, k, metric="l2", self_index=q)
+    dist, _ = knn(U, k, queries=U[q], metric="l2", self_index=q)
     ok = (dist[:, 0] > 0) & np.isfinite(dist[:, -1])
     if not ok.any():
         raise DataError("no point has k distinct neighbours at a positive distance")

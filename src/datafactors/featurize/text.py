@@ -10,8 +10,8 @@ model name and the texts, so the same texts are embedded once.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
-import secrets
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._atomic import atomic_write_bytes
 from .._errors import DataError
 from ..dataset import Dataset
 
@@ -172,10 +173,9 @@ def embed_texts(
 
 def _save(path: Path, arr: np.ndarray) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.parent / f".{path.stem}.{secrets.token_hex(6)}.tmp.npy"
-        np.save(tmp, arr, allow_pickle=False)
-        os.replace(tmp, path)
+        buf = io.BytesIO()
+        np.save(buf, arr, allow_pickle=False)
+        atomic_write_bytes(path, buf.getvalue())
     except OSError:
         pass  # an unwritable cache only costs recomputation
 
@@ -209,7 +209,7 @@ def read_text_table(
         if p.stat().st_size == 0:
             raise DataError(f"file is empty: {p} (0 bytes)")
         if fmt == "parquet":
-            frame = readers._read_parquet_file(p)
+            frame = readers.read_parquet_file(p)
         elif fmt == "jsonl":
             frame = readers._read_jsonl(p, compression)
         else:

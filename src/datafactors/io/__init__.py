@@ -8,6 +8,7 @@ from typing import Any
 from .._errors import DataError
 from ..dataset import Dataset
 from .builtins import BUILTINS, BuiltinData
+from .readers import check_out_path, read_embeddings, read_scores
 
 
 def load_builtin(name: str, **params: Any) -> BuiltinData:
@@ -44,12 +45,14 @@ def load(source: Any, *, label: str | None = None, split: bool = False, **kwargs
         raise DataError(f"split=True is only for built-in datasets ({', '.join(BUILTINS.names())}); got {source!r}")
     if isinstance(source, (str, Path)):
         p = Path(source)
-        if not p.exists() and isinstance(source, str) and not any(c in source for c in "/\\.") :
-            raise DataError(f"unknown dataset {source!r}: not a built-in ({', '.join(BUILTINS.names())}) and no such file")
+        if not p.exists() and isinstance(source, str) and not any(c in source for c in "/\\."):
+            raise DataError(
+                f"unknown dataset {source!r}: not a built-in ({', '.join(BUILTINS.names())}) and no such file"
+            )
         return readers.read_path(p, label=label, **kwargs)
     return readers.from_table(source, label=label, **kwargs)
 
 
-__all__ = ["BUILTINS", "BuiltinData", "load", "load_builtin"]
+__all__ = ["BUILTINS", "BuiltinData", "check_out_path", "load", "load_builtin", "read_embeddings", "read_scores"]
 
 from .. import tasks as _tasks  # noqa: E402, F401  (task generators register themselves as built-ins)

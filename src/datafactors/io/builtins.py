@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from .._registry import Registry
+from .._splitting import stratified_indices
 from .._validation import check_random_state
 from ..dataset import Dataset
 
@@ -41,7 +42,7 @@ def _isolated_global_rng():
         random.setstate(py_state)
 
 
-def _mnist1d_arrays(num_samples: int, train_split: float, seed: int, **overrides: Any) -> dict:
+def mnist1d_arrays(num_samples: int, train_split: float, seed: int, **overrides: Any) -> dict:
     from mnist1d.data import get_dataset_args, make_dataset
 
     args = get_dataset_args()
@@ -61,8 +62,8 @@ def mnist1d(*, n_train: int = 4000, n_test: int = 1000, n_ood: int = 1000, seed:
     translations over the full signal length (72 instead of 48).
     """
     names = [str(d) for d in range(10)]
-    main = _mnist1d_arrays(n_train + n_test, n_train / (n_train + n_test), seed)
-    shifted = _mnist1d_arrays(n_ood, 0.0, seed + 1000, **MNIST1D_OOD_SHIFT)
+    main = mnist1d_arrays(n_train + n_test, n_train / (n_train + n_test), seed)
+    shifted = mnist1d_arrays(n_ood, 0.0, seed + 1000, **MNIST1D_OOD_SHIFT)
     train = Dataset.from_arrays(main["x"], main["y"], ids=[f"train-{i}" for i in range(len(main["y"]))],
                                 class_names=names, name="mnist1d")
     test = Dataset.from_arrays(main["x_test"], main["y_test"], ids=[f"test-{i}" for i in range(len(main["y_test"]))],
@@ -85,13 +86,11 @@ def digits(*, test_size: float = 0.2, seed: int = 0, noise: float = 4.0) -> Buil
     """
     from sklearn.datasets import load_digits
 
-    from ..splits import stratified_split
-
     bunch = load_digits()
     full = Dataset.from_arrays(bunch.data, bunch.target, ids=[f"digit-{i}" for i in range(len(bunch.target))],
                                class_names=[str(c) for c in bunch.target_names], name="digits")
-    sp = stratified_split(full, seed=seed, test_size=test_size)
-    test = full.subset(sp.test)
+    train_rows, test_rows = stratified_indices(full.y, seed=seed, test_size=test_size)
+    test = full.subset(test_rows)
     rng = check_random_state(seed)
     imgs = test.X.reshape(-1, 8, 8)
     shifted = np.zeros_like(imgs)
@@ -100,4 +99,4 @@ def digits(*, test_size: float = 0.2, seed: int = 0, noise: float = 4.0) -> Buil
     ood = Dataset.from_arrays(noisy, test.y, ids=[f"ood-{i}" for i in test.ids], class_names=full.class_names,
                               name="digits-ood")
     desc = f"digits test set shifted one pixel right with Gaussian pixel noise (std {noise} on the 0-16 scale)"
-    return BuiltinData(full.subset(sp.train), test, ood, desc)
+    return BuiltinData(full.subset(train_rows), test, ood, desc)

@@ -37,7 +37,7 @@ import pandas as pd
 from .._errors import DataError
 from ..dataset import Dataset
 
-__all__ = ["SUPPORTED", "from_table", "read_path", "write_table"]
+__all__ = ["SUPPORTED", "check_out_path", "from_table", "read_embeddings", "read_path", "read_scores", "write_table"]
 
 LABEL_DEFAULTS = ("label", "y", "target")
 ID_DEFAULT = "id"
@@ -132,7 +132,7 @@ def read_path(
     if fmt == "npz":
         return _read_npz(p, label=label, id_col=id_col, group_col=group_col, features=features)
     if fmt == "parquet":
-        frame = _read_parquet_file(p)
+        frame = read_parquet_file(p)
     elif fmt == "jsonl":
         frame = _read_jsonl(p, compression)
     else:
@@ -240,6 +240,110 @@ def write_table(frame: pd.DataFrame, path: PathLike) -> Path:
     return p
 
 
+def read_scores(path: PathLike) -> pd.DataFrame:
+    """A scores Parquet table (as ``datafactors score`` writes it), ids as strings.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per example: an ``id`` column (str) and one column per score.
+
+    Raises
+    ------
+    DataError
+        If the file is missing, cannot be read as Parquet or has no ``id`` column.
+
+    Examples
+    --------
+    >>> sc = read_scores("scores.parquet")  # doctest: +SKIP
+    """
+    p = Path(os.fspath(path))
+    if not p.is_file():
+        raise DataError(f"scores file not found: {p}")
+    try:
+        frame = pd.read_parquet(p)
+    except Exception as e:  # pyarrow raises many types for corrupt files
+        raise DataError(f"cannot read scores file {p}: {type(e).__name__}") from None
+    if "id" not in frame.columns:
+        raise DataError(f"scores file {p} has no 'id' column; columns are: {name_list(list(frame.columns))}")
+    frame["id"] = frame["id"].astype(str)
+    return frame
+
+
+def read_embeddings(path: PathLike, ds: Dataset) -> np.ndarray:
+    """Vectors for the rows of ``ds``: ``.npy`` in row order, or ``.parquet`` aligned by its ``id`` column.
+
+    A Parquet file without an ``id`` column is taken in row order. Its numeric
+    columns are the vector's dimensions.
+
+    Returns
+    -------
+    ndarray of shape (ds.n, d), float32
+
+    Raises
+    ------
+    DataError
+        If the file is missing, corrupt, of another format, lacks ids of ``ds``,
+        has no numeric columns or does not hold ``ds.n`` rows.
+    """
+    p = Path(os.fspath(path))
+    if not p.is_file():
+        raise DataError(f"embeddings file not found: {p}")
+    suffix = p.suffix.lower()
+    if suffix == ".npy":
+        try:
+            arr = np.load(p, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as e:
+            raise DataError(f"cannot read embeddings file {p}: {_first_line(e)}") from None
+    elif suffix == ".parquet":
+        try:
+            frame = pd.read_parquet(p)
+        except Exception as e:  # pyarrow raises many types for corrupt files
+            raise DataError(f"cannot read embeddings file {p}: {type(e).__name__}") from None
+        if "id" in frame.columns:
+            frame = frame.assign(id=frame["id"].astype(str)).set_index("id")
+            wanted = pd.Index(ds.ids.astype(str))
+            missing = wanted.difference(frame.index)
+            if len(missing):
+                raise DataError(f"embeddings file {p} lacks {len(missing)} ids of the data, e.g. {missing[0]!r}")
+            frame = frame.loc[wanted]
+        numeric = frame.select_dtypes("number")
+        if numeric.shape[1] == 0:
+            raise DataError(f"embeddings file {p} has no numeric columns")
+        arr = numeric.to_numpy(dtype=np.float32)
+    else:
+        raise DataError(f"embeddings file {p} must be .npy or .parquet, got {suffix or 'no suffix'!r}")
+    if arr.ndim != 2 or len(arr) != ds.n:
+        raise DataError(f"embeddings file {p} must hold a ({ds.n}, d) array to match the data, got {arr.shape}")
+    if arr.dtype.kind not in "fiub":
+        raise DataError(f"embeddings file {p} must hold numbers, got dtype {arr.dtype}")
+    return np.asarray(arr, dtype=np.float32)
+
+
+def check_out_path(path: PathLike, suffix: str, *, flag: str = "--out") -> Path:
+    """Check that a file ending in ``suffix`` can be written at ``path`` before any work starts.
+
+    Raises
+    ------
+    DataError
+        Naming ``flag`` and the path, if the suffix differs, the path is a folder, or
+        its folder is missing, a file or not writable.
+    """
+    p = Path(os.fspath(path))
+    if p.suffix.lower() != suffix:
+        raise DataError(f"{flag} {p} must end in {suffix}")
+    if p.is_dir():
+        raise DataError(f"{flag} {p} is a folder; give a file name")
+    folder = p.parent
+    if folder.exists() and not folder.is_dir():
+        raise DataError(f"{flag} {p}: {folder} is a file, not a folder")
+    if not folder.exists():
+        raise DataError(f"{flag} {p}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise DataError(f"{flag} {p}: folder {folder} is not writable")
+    return p
+
+
 # --------------------------------------------------------------------------- files
 
 
@@ -325,7 +429,7 @@ def _arrow_error() -> type[Exception]:
     return pa.ArrowException
 
 
-def _read_parquet_file(p: Path, *, shard_of: Path | None = None) -> Any:
+def read_parquet_file(p: Path, *, shard_of: Path | None = None) -> Any:
     import pyarrow.parquet as pq
 
     what = f"shard {p} of {shard_of}" if shard_of else str(p)
@@ -335,7 +439,7 @@ def _read_parquet_file(p: Path, *, shard_of: Path | None = None) -> Any:
         table = pq.read_table(p)
     except (_arrow_error(), OSError) as e:
         raise DataError(f"cannot read {what}: not a valid Parquet file ({_first_line(e)})") from None
-    return table if shard_of is not None else _arrow_to_pandas(table, str(p))
+    return table if shard_of is not None else arrow_to_pandas(table, str(p))
 
 
 def _read_parquet_folder(folder: Path) -> pd.DataFrame:
@@ -352,7 +456,7 @@ def _read_parquet_folder(folder: Path) -> pd.DataFrame:
         raise DataError(f"folder {folder} holds no .parquet files{listing}; pass a file ({SUPPORTED})")
     tables = []
     for shard in shards:
-        table = _read_parquet_file(shard, shard_of=folder)
+        table = read_parquet_file(shard, shard_of=folder)
         # Hive-style key=value folders become constant columns (e.g. group=3/part-0.parquet).
         for part in shard.relative_to(folder).parts[:-1]:
             key, sep, value = part.partition("=")
@@ -366,10 +470,10 @@ def _read_parquet_folder(folder: Path) -> pd.DataFrame:
             f"cannot combine the {len(shards)} Parquet shards in {folder}: {_first_line(e)} "
             f"(do all shards share one schema?)"
         ) from None
-    return _arrow_to_pandas(table, str(folder))
+    return arrow_to_pandas(table, str(folder))
 
 
-def _arrow_to_pandas(table: Any, where: str) -> pd.DataFrame:
+def arrow_to_pandas(table: Any, where: str) -> pd.DataFrame:
     try:
         return table.to_pandas()
     except (_arrow_error(), ValueError, TypeError) as e:
@@ -420,7 +524,7 @@ def _read_npz(
     yk = pick(label, _NPZ_Y, "label")
     if yk is None:
         raise DataError(
-            f"no label array in {name}: looked for {_list(_NPZ_Y)}; arrays are: {_list(arrays)}. "
+            f"no label array in {name}: looked for {name_list(_NPZ_Y)}; arrays are: {name_list(arrays)}. "
             "Pass label='<array>' or save with np.savez(path, X=..., y=...)"
         )
     if features is not None:
@@ -432,7 +536,7 @@ def _read_npz(
         xk = next((k for k in _NPZ_X if k in arrays), None)
         if xk is None:
             raise DataError(
-                f"no feature array in {name}: looked for {_list(_NPZ_X)}; arrays are: {_list(arrays)}. "
+                f"no feature array in {name}: looked for {name_list(_NPZ_X)}; arrays are: {name_list(arrays)}. "
                 "Pass features=['<array>'] or save with np.savez(path, X=..., y=...)"
             )
         fkeys = [xk]
@@ -473,7 +577,7 @@ def _read_npz(
             )
         return pd.Series(a)
 
-    ids = _id_values(column(ik, "id"), ik, name, "array") if ik else None
+    ids = id_values(column(ik, "id"), ik, name, "array") if ik else None
     y = _label_values(column(yk, "label"), yk, name, "array", ids)
     groups = _group_values(column(gk, "group"), gk, name, "array", ids) if gk else None
     used = {yk, ik, gk, *fkeys}
@@ -505,7 +609,7 @@ def _table_to_pandas(obj: Any, name: str) -> tuple[pd.DataFrame, dict[str, list[
         import pyarrow as pa
 
         if isinstance(obj, (pa.Table, pa.RecordBatch)):
-            return _arrow_to_pandas(obj, name), {}
+            return arrow_to_pandas(obj, name), {}
     if mod.startswith("polars"):
         try:
             import polars as pl
@@ -517,7 +621,7 @@ def _table_to_pandas(obj: Any, name: str) -> tuple[pd.DataFrame, dict[str, list[
     columns = getattr(obj, "column_names", None)
     if isinstance(columns, dict):  # a datasets.DatasetDict: one table per split
         raise DataError(
-            f"{name} holds several splits ({_list(columns)}); pass one of them, e.g. obj[{next(iter(columns), 'train')!r}]"
+            f"{name} holds several splits ({name_list(columns)}); pass one of them, e.g. obj[{next(iter(columns), 'train')!r}]"
         )
     if not hasattr(obj, "to_pandas") and not hasattr(obj, "__dataframe__"):
         raise DataError(f"cannot read {name}: got {_type_name(obj)}; expected {expected}")
@@ -558,25 +662,25 @@ def _frame_to_dataset(
     features: Sequence[str] | None,
     class_names_by_col: dict[str, list[str]] | None = None,
 ) -> Dataset:
-    frame = _normalize_frame(frame, name)
+    frame = normalize_frame(frame, name)
     cols = list(frame.columns)
     if len(cols) == 0:
         raise DataError(f"{name} has no columns")
     if len(frame) == 0:
-        raise DataError(f"{name} has no rows (columns: {_list(cols)})")
-    lab = _resolve(cols, label, LABEL_DEFAULTS, "label", name)
+        raise DataError(f"{name} has no rows (columns: {name_list(cols)})")
+    lab = resolve_column(cols, label, LABEL_DEFAULTS, "label", name)
     if lab is None:
         raise DataError(
-            f"no label column in {name}: looked for {_list(LABEL_DEFAULTS)}; columns are: {_list(cols)}. "
+            f"no label column in {name}: looked for {name_list(LABEL_DEFAULTS)}; columns are: {name_list(cols)}. "
             "Pass label='<column>'"
         )
-    idc = _resolve(cols, id_col, (ID_DEFAULT,), "id", name)
-    grp = _resolve(cols, group_col, (GROUP_DEFAULT,), "group", name)
+    idc = resolve_column(cols, id_col, (ID_DEFAULT,), "id", name)
+    grp = resolve_column(cols, group_col, (GROUP_DEFAULT,), "group", name)
     feature_arg = _feature_names_arg(features) if features is not None else None
     _check_distinct({"label": lab, "id_col": idc, "group_col": grp}, feature_arg or [], name, noun="column")
 
     class_names = (class_names_by_col or {}).get(lab)
-    ids = _id_values(frame[idc], idc, name, "column") if idc else None
+    ids = id_values(frame[idc], idc, name, "column") if idc else None
     y = _label_values(frame[lab], lab, name, "column", ids, class_names)
     groups = _group_values(frame[grp], grp, name, "column", ids) if grp else None
     used = {c for c in (lab, idc, grp) if c}
@@ -588,18 +692,18 @@ def _frame_to_dataset(
             if c not in cols:
                 raise DataError(_missing_message("feature column", c, cols, name))
         for c in feature_arg:
-            block = _feature_block(frame[c], c, name, explicit=True)
+            block = feature_block(frame[c], c, name, explicit=True)
             assert block is not None
             blocks.append(block)
             feature_cols.append(c)
         if not blocks:
-            raise DataError(f"features=[] selects no columns in {name}; columns are: {_list(cols)}")
+            raise DataError(f"features=[] selects no columns in {name}; columns are: {name_list(cols)}")
     else:
         skipped: list[str] = []
         for c in cols:
             if c in used:
                 continue
-            block = _feature_block(frame[c], c, name, explicit=False)
+            block = feature_block(frame[c], c, name, explicit=False)
             if block is None:
                 skipped.append(c)
             else:
@@ -610,33 +714,45 @@ def _frame_to_dataset(
             verb = "is" if len(skipped) == 1 else "are"
             why = f": {shown}{' ...' if len(skipped) > 3 else ''} {verb} not numeric" if skipped else ""
             raise DataError(
-                f"no numeric feature columns in {name}{why}; columns are: {_list(cols)}. "
+                f"no numeric feature columns in {name}{why}; columns are: {name_list(cols)}. "
                 "Encode text as numbers first or pass features=[...]"
             )
     for c, block in zip(feature_cols, blocks, strict=True):
-        _check_finite(block, c, name, ids)
+        check_finite(block, c, name, ids)
 
     leftover = [c for c in cols if c not in used and c not in feature_cols]
     extra = frame[leftover].reset_index(drop=True) if leftover else None
     X = np.hstack(blocks) if len(blocks) > 1 else blocks[0]
-    return Dataset.from_arrays(X, y, ids, groups, extra=extra, class_names=class_names, name=name)
+    return Dataset.from_arrays(
+        X,
+        y,
+        ids,
+        groups,
+        extra=extra,
+        class_names=class_names,
+        name=name,
+        feature_columns=feature_cols,
+        left_out_columns=leftover,
+    )
 
 
 def _has_named_index(frame: pd.DataFrame) -> bool:
     return any(n is not None for n in frame.index.names)
 
 
-def _normalize_frame(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+def normalize_frame(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     if _has_named_index(frame) and not any(str(n) in map(str, frame.columns) for n in frame.index.names):
         frame = frame.reset_index()
     frame = frame.set_axis([str(c) for c in frame.columns], axis=1).reset_index(drop=True)
     dup = frame.columns[frame.columns.duplicated()].unique().tolist()
     if dup:
-        raise DataError(f"column names in {name} are not unique; duplicated: {_list(dup)}")
+        raise DataError(f"column names in {name} are not unique; duplicated: {name_list(dup)}")
     return frame
 
 
-def _resolve(cols: list[str], explicit: str | None, defaults: tuple[str, ...], role: str, name: str) -> str | None:
+def resolve_column(
+    cols: list[str], explicit: str | None, defaults: tuple[str, ...], role: str, name: str
+) -> str | None:
     if explicit is not None:
         explicit = str(explicit)
         if explicit not in cols:
@@ -658,7 +774,7 @@ def _feature_names_arg(features: Any) -> list[str]:
         raise DataError(f"features must be a list of column names, got {features!r}") from None
     dup = sorted({f for f in names if names.count(f) > 1})
     if dup:
-        raise DataError(f"features lists {_list(dup)} more than once")
+        raise DataError(f"features lists {name_list(dup)} more than once")
     return names
 
 
@@ -681,7 +797,7 @@ def _missing_message(what: str, col: str, cols: Sequence[str], name: str, *, nou
     guess = lower[0] if lower else (close[0] if close else None)
     if guess is not None:
         msg += f" (did you mean {guess!r}?)"
-    return f"{msg}; {noun} are: {_list(cols)}"
+    return f"{msg}; {noun} are: {name_list(cols)}"
 
 
 def _row(r: int, ids: np.ndarray | None) -> str:
@@ -740,7 +856,7 @@ def _no_containers(values: np.ndarray, col: str, name: str, role: str, noun: str
             )
 
 
-def _id_values(s: pd.Series, col: str, name: str, noun: str) -> np.ndarray:
+def id_values(s: pd.Series, col: str, name: str, noun: str) -> np.ndarray:
     _first_missing(s, col, name, "id", noun, None)
     if _is_numeric(s) and not pd.api.types.is_bool_dtype(s.dtype):
         ids = _integral(s, col, name, "id", noun, None, "integer or string ids")
@@ -821,7 +937,7 @@ def _check_class_indices(y: np.ndarray, names: list[str], col: str, name: str, i
         )
 
 
-def _feature_block(s: pd.Series, col: str, name: str, *, explicit: bool) -> np.ndarray | None:
+def feature_block(s: pd.Series, col: str, name: str, *, explicit: bool) -> np.ndarray | None:
     """(n, k) float64 for a numeric or list-of-numbers column; None for a column that
     is not numeric (kept in ``extra``) unless ``explicit``, where it is an error."""
     if _is_numeric(s):
@@ -917,7 +1033,7 @@ def _expand_lists(values: np.ndarray, present: np.ndarray, col: str, name: str, 
     return np.stack(rows)
 
 
-def _check_finite(block: np.ndarray, col: str, name: str, ids: np.ndarray | None) -> None:
+def check_finite(block: np.ndarray, col: str, name: str, ids: np.ndarray | None) -> None:
     bad = ~np.isfinite(block)
     if bad.any():
         r, j = (int(v) for v in np.argwhere(bad)[0])
@@ -948,7 +1064,7 @@ def _shape(shape: tuple[int, ...]) -> str:
     return f"length {shape[0]}" if len(shape) == 1 else f"shape {shape}"
 
 
-def _list(items: Any, limit: int = 20) -> str:
+def name_list(items: Any, limit: int = 20) -> str:
     items = list(items)
     shown = ", ".join(repr(str(i)) for i in items[:limit])
     return shown + (f", ... ({len(items) - limit} more)" if len(items) > limit else "")

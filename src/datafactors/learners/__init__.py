@@ -4,6 +4,11 @@ A learner has ``fit(ds, *, epochs, seed, record_dynamics=False) -> self``,
 ``predict_proba(X) -> (n, C)`` and a ``dynamics`` attribute. Built-ins are looked up
 by name in :data:`REGISTRY`; a user's own PyTorch module plugs in through
 :class:`~datafactors.learners.mlp.TorchLearner`.
+
+The exact per-example gradients every torch learner records (and TracIn / GraNd read)
+are public here too: :func:`per_sample_grad_norms`, :func:`per_sample_linear_grads`,
+:func:`grad_dot`, :class:`LinearFactors`, and the helpers :func:`check_grad_inputs`,
+:func:`eval_mode`, :func:`ghost_linears`; they import torch on first use.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from .._errors import ConfigError
 from .._registry import Registry, import_submodules
 from ..dataset import Dataset
 from ..dynamics import TrainingDynamics
+from ._common import Standardizer
 
 REGISTRY: Registry[Any] = Registry("learner")
 
@@ -44,6 +50,28 @@ def make_learner(name: str, **params: Any) -> Learner:
     return cls(**params)
 
 
+_GRAD_NAMES = frozenset(
+    {
+        "LinearFactors",
+        "check_grad_inputs",
+        "eval_mode",
+        "ghost_linears",
+        "grad_dot",
+        "per_sample_grad_norms",
+        "per_sample_linear_grads",
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    # the gradient code imports torch at module level; load it only when asked for
+    if name in _GRAD_NAMES:
+        from . import _grad
+
+        return getattr(_grad, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 import_submodules(__name__, __path__)  # every module registers itself
 
-__all__ = ["REGISTRY", "Learner", "make_learner"]
+__all__ = ["REGISTRY", "Learner", "Standardizer", "make_learner", *sorted(_GRAD_NAMES)]

@@ -23,11 +23,18 @@ import numpy as np
 
 from .._errors import ConfigError, DataError
 from ..dataset import Dataset
-from ..dynamics import TrainingDynamics
 from . import REGISTRY
-from ._common import Standardizer, check_fit_args, check_predict_input
-from .divdis import EpochRecorder, check_common_params, run_epochs, seeded, torch_threads
-from .mlp import mlp_module
+from ._common import check_fit_args, check_predict_input
+from ._torch import (
+    EpochRecorder,
+    TorchSettings,
+    check_hidden,
+    check_torch_settings,
+    mlp_module,
+    seeded,
+    torch_threads,
+    train_cross_entropy,
+)
 
 __all__ = ["AdaNPCLearner", "knn_memory_proba", "l2_normalize"]
 
@@ -94,7 +101,7 @@ def knn_memory_proba(
 
 
 @REGISTRY.register("adanpc")
-class AdaNPCLearner:
+class AdaNPCLearner(TorchSettings):
     """AdaNPC: kNN over normalised features of a trained MLP trunk, with a memory that test points join.
 
     Parameters
@@ -134,20 +141,14 @@ class AdaNPCLearner:
         self.temperature = temperature
         self.beta = beta
         self.max_memory = max_memory
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.standardize = standardize
-        self.n_threads = n_threads
-        self.dynamics: TrainingDynamics | None = None
-        self.model_ = None
-        self.n_features_: int | None = None
-        self.n_classes_: int | None = None
-        self._scaler: Standardizer | None = None
+        self._init_settings(
+            lr=lr, weight_decay=weight_decay, batch_size=batch_size, standardize=standardize, n_threads=n_threads
+        )
 
     def check_params(self) -> None:
         """Validate the settings (called by fit, and by config validation before a run starts)."""
-        check_common_params(self, allow_empty_hidden=True)
+        check_torch_settings(self)
+        self.hidden = check_hidden(self.hidden, allow_empty=True)
         if isinstance(self.k, bool) or not (isinstance(self.k, int) and self.k >= 1):
             raise ConfigError(f"k == {self.k!r}, must be an int >= 1")
         t = self.temperature
@@ -164,43 +165,20 @@ class AdaNPCLearner:
         check_fit_args(ds, epochs, seed)
         self.check_params()
         with torch_threads(self.n_threads) as torch:
-            n, C = ds.n, ds.n_classes
-            self.n_features_, self.n_classes_ = ds.n_features, C
-            self._scaler = Standardizer(ds.X) if self.standardize else None
+            C = ds.n_classes
+            self._fit_scaler(ds)
             X = torch.from_numpy(self._scale(ds.X))
             y = torch.from_numpy(ds.y)
             model = seeded(seed, lambda: mlp_module(ds.n_features, C, self.hidden))
             opt = torch.optim.Adam(model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
             rec = EpochRecorder(X, y, record_dynamics)
-            rec.start(model)
-            model.train()
-
-            def step(idx: np.ndarray) -> None:
-                logits = model(X[idx])
-                loss = torch.nn.functional.cross_entropy(logits, y[idx])
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                rec.mark(idx, logits)
-
-            run_epochs(
-                n,
-                epochs=float(epochs),
-                batch_size=self.batch_size,
-                rng=np.random.default_rng(int(seed)),
-                step=step,
-                on_epoch=lambda: rec.epoch(model),
-            )
-            model.eval()
+            rng = np.random.default_rng(int(seed))
+            train_cross_entropy(model, opt, X, y, rec, epochs=float(epochs), batch_size=self.batch_size, rng=rng)
             self.model_ = model
             self.dynamics = rec.dynamics(ds, int(seed), transform=self._scaler)
         self._train_memory = (self.features(ds.X), ds.y.copy())
         self.reset()
         return self
-
-    def _scale(self, X: np.ndarray) -> np.ndarray:
-        X = np.ascontiguousarray(X, dtype=np.float32)
-        return self._scaler(X) if self._scaler is not None else X
 
     def features(self, X: np.ndarray) -> np.ndarray:
         """(n, hidden[-1]) L2-normalised trunk features (the inputs with ``hidden=[]``), float64."""

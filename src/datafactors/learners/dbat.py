@@ -22,11 +22,18 @@ import numpy as np
 
 from .._errors import ConfigError, DataError
 from ..dataset import Dataset
-from ..dynamics import TrainingDynamics
 from . import REGISTRY
-from ._common import Standardizer, check_fit_args, check_predict_input
-from .divdis import EpochRecorder, check_common_params, resolve_fit_inputs, run_epochs, seeded, torch_threads
-from .mlp import mlp_module
+from ._common import check_fit_args, check_predict_input, resolve_fit_inputs
+from ._torch import (
+    EpochRecorder,
+    TorchSettings,
+    check_hidden,
+    check_torch_settings,
+    mlp_module,
+    run_epochs,
+    seeded,
+    torch_threads,
+)
 
 __all__ = ["DBATLearner", "agreement_penalty"]
 
@@ -73,7 +80,7 @@ def agreement_penalty(p: Any, q: Any) -> np.ndarray:
 
 
 @REGISTRY.register("dbat")
-class DBATLearner:
+class DBATLearner(TorchSettings):
     """D-BAT: ``n_models`` MLPs trained one after another, each to disagree with the earlier ones off-distribution.
 
     Parameters
@@ -117,22 +124,17 @@ class DBATLearner:
         self.alpha = alpha
         self.combine = combine
         self.unlabeled = unlabeled
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.standardize = standardize
-        self.n_threads = n_threads
-        self.dynamics: TrainingDynamics | None = None
+        self._init_settings(
+            lr=lr, weight_decay=weight_decay, batch_size=batch_size, standardize=standardize, n_threads=n_threads
+        )
         self.models_: list[Any] = []
         self.selected_: int | None = None
         self.model_scores_: np.ndarray | None = None
-        self.n_features_: int | None = None
-        self.n_classes_: int | None = None
-        self._scaler: Standardizer | None = None
 
     def check_params(self) -> None:
         """Validate the settings (called by fit, and by config validation before a run starts)."""
-        check_common_params(self)
+        check_torch_settings(self)
+        self.hidden = check_hidden(self.hidden)
         k = self.n_models
         if isinstance(k, bool) or not (isinstance(k, int) and k >= 1):
             raise ConfigError(f"n_models == {k!r}, must be an int >= 1")
@@ -171,46 +173,15 @@ class DBATLearner:
         return self
 
     def _fit(self, torch, ds: Dataset, U: np.ndarray, epochs: float, seed: int, record: bool) -> list[EpochRecorder]:
-        n, C = ds.n, ds.n_classes
-        self.n_features_, self.n_classes_ = ds.n_features, C
-        self._scaler = Standardizer(ds.X) if self.standardize else None
+        self._fit_scaler(ds)
         X = torch.from_numpy(self._scale(ds.X))
         Xu = torch.from_numpy(self._scale(U))
         y = torch.from_numpy(ds.y)
-        bs_u = min(self.batch_size, n, len(U))
         self.models_ = []
         recs: list[EpochRecorder] = []
         prev_probs: list[Any] = []  # earlier models' softmax on all of U, fixed while the next one trains
         for k in range(self.n_models):
-            model = seeded(seed * 1009 + k, lambda: mlp_module(ds.n_features, C, self.hidden))
-            opt = torch.optim.Adam(model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-            rng = np.random.default_rng([seed, k])
-            rng_u = np.random.default_rng([seed, k, 1])
-            rec = EpochRecorder(X, y, record)
-            rec.start(model)
-            model.train()
-
-            def step(idx: np.ndarray, model=model, opt=opt, rec=rec, prev=tuple(prev_probs), rng_u=rng_u) -> None:
-                logits = model(X[idx])
-                loss = torch.nn.functional.cross_entropy(logits, y[idx])
-                if prev and self.alpha > 0:
-                    u = rng_u.choice(len(U), size=bs_u, replace=False)
-                    q = torch.softmax(model(Xu[u]), dim=1)
-                    pen = torch.stack([_penalty(p[u], q).mean() for p in prev]).mean()
-                    loss = loss + self.alpha * pen
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                rec.mark(idx, logits)
-
-            run_epochs(
-                n,
-                epochs=epochs,
-                batch_size=self.batch_size,
-                rng=rng,
-                step=step,
-                on_epoch=lambda model=model, rec=rec: rec.epoch(model),
-            )
+            model, rec = self._fit_one(torch, k, X, y, Xu, tuple(prev_probs), epochs, seed, record)
             model.eval()
             with torch.no_grad():
                 prev_probs.append(torch.softmax(model(Xu), dim=1))
@@ -218,9 +189,33 @@ class DBATLearner:
             recs.append(rec)
         return recs
 
-    def _scale(self, X: np.ndarray) -> np.ndarray:
-        X = np.ascontiguousarray(X, dtype=np.float32)
-        return self._scaler(X) if self._scaler is not None else X
+    def _fit_one(self, torch, k: int, X, y, Xu, prev: tuple, epochs: float, seed: int, record: bool):
+        """Train model ``k`` against the earlier models' fixed softmax ``prev`` on the unlabeled inputs."""
+        n, m = len(y), len(Xu)
+        bs_u = min(self.batch_size, n, m)
+        model = seeded(seed * 1009 + k, lambda: mlp_module(X.shape[1], self.n_classes_, self.hidden))
+        opt = torch.optim.Adam(model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        rng = np.random.default_rng([seed, k])
+        rng_u = np.random.default_rng([seed, k, 1])
+        rec = EpochRecorder(X, y, record)
+        rec.start(model)
+        model.train()
+
+        def step(idx: np.ndarray, _: int) -> None:
+            logits = model(X[idx])
+            loss = torch.nn.functional.cross_entropy(logits, y[idx])
+            if prev and self.alpha > 0:
+                u = rng_u.choice(m, size=bs_u, replace=False)
+                q = torch.softmax(model(Xu[u]), dim=1)
+                pen = torch.stack([_penalty(p[u], q).mean() for p in prev]).mean()
+                loss = loss + self.alpha * pen
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            rec.mark(idx, logits)
+
+        run_epochs(n, epochs=epochs, batch_size=self.batch_size, rng=rng, step=step, on_epoch=lambda: rec.epoch(model))
+        return model, rec
 
     def predict_proba_models(self, X: np.ndarray) -> np.ndarray:
         """(n_models, n, C) softmax of every model."""

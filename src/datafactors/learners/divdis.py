@@ -13,221 +13,33 @@ explanations (a core feature and a spurious one that agree on every labeled exam
 different heads pick different explanations; a few labels from the target distribution
 then pick the head ("disambiguate").
 
-This module also holds the minibatch loop and the per-epoch dynamics recorder that the
-other issue-7 learners (``dbat``, ``adanpc``, ``prefix``) share, so that all of them
-count epochs, fractional epochs and recorded dynamics exactly as
-:class:`~datafactors.learners.mlp.TorchLearner` does.
+It trains through the shared loop of :mod:`datafactors.learners._torch`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from .._errors import ConfigError, DataError
 from ..dataset import Dataset
-from ..dynamics import TrainingDynamics
 from . import REGISTRY
-from ._common import Standardizer, check_fit_args, check_predict_input
+from ._common import check_fit_args, check_predict_input, resolve_fit_inputs
+from ._torch import (
+    EpochRecorder,
+    TorchSettings,
+    check_hidden,
+    check_torch_settings,
+    run_epochs,
+    seeded,
+    torch_threads,
+    trunk_module,
+)
 
-__all__ = [
-    "DivDisLearner",
-    "EpochRecorder",
-    "check_common_params",
-    "check_hidden",
-    "check_unlabeled",
-    "divdis_losses",
-    "pairwise_mutual_information",
-    "run_epochs",
-    "seeded",
-    "torch_threads",
-    "trunk_module",
-]
-
-
-# ----------------------------------------------------------------------------- shared helpers
-
-
-@contextmanager
-def torch_threads(n_threads: int) -> Iterator[Any]:
-    """Run torch with a fixed number of threads (results must not depend on the machine)."""
-    import torch
-
-    prev = torch.get_num_threads()
-    torch.set_num_threads(n_threads)
-    try:
-        yield torch
-    finally:
-        torch.set_num_threads(prev)
-
-
-def seeded(seed: int, factory: Callable[[], Any]) -> Any:
-    """Call ``factory`` (a module constructor) under ``seed`` without touching torch's global generator."""
-    import torch
-
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(int(seed))
-        return factory()
-
-
-def trunk_module(n_features: int, hidden: Sequence[int]):
-    """ReLU MLP without an output layer: ``Linear, ReLU`` per width in ``hidden``."""
-    import torch
-
-    layers: list[Any] = []
-    d = n_features
-    for h in hidden:
-        layers += [torch.nn.Linear(d, int(h)), torch.nn.ReLU()]
-        d = int(h)
-    return torch.nn.Sequential(*layers)
-
-
-def check_hidden(hidden: Any, *, allow_empty: bool = False) -> tuple[int, ...]:
-    if isinstance(hidden, (str, bytes)) or not hasattr(hidden, "__iter__"):
-        raise ConfigError(f"hidden == {hidden!r}, must be a list of layer widths, e.g. [128, 128]")
-    out = tuple(hidden)
-    if allow_empty and not out:
-        return out
-    if not out or not all(isinstance(h, int) and not isinstance(h, bool) and h >= 1 for h in out):
-        raise ConfigError(f"hidden == {out!r}, must be a non-empty list of ints >= 1")
-    return out
-
-
-def check_common_params(obj: Any, *, allow_empty_hidden: bool = False) -> None:
-    """Validate the optimiser settings every issue-7 torch learner shares."""
-    if isinstance(obj.batch_size, bool) or not (isinstance(obj.batch_size, int) and obj.batch_size >= 1):
-        raise ConfigError(f"batch_size == {obj.batch_size!r}, must be an int >= 1")
-    if isinstance(obj.lr, bool) or not (isinstance(obj.lr, (int, float)) and obj.lr > 0):
-        raise ConfigError(f"lr == {obj.lr!r}, must be > 0")
-    wd = obj.weight_decay
-    if isinstance(wd, bool) or not (isinstance(wd, (int, float)) and wd >= 0):
-        raise ConfigError(f"weight_decay == {wd!r}, must be >= 0")
-    if isinstance(obj.n_threads, bool) or not (isinstance(obj.n_threads, int) and obj.n_threads >= 1):
-        raise ConfigError(f"n_threads == {obj.n_threads!r}, must be an int >= 1")
-    obj.hidden = check_hidden(obj.hidden, allow_empty=allow_empty_hidden)
-
-
-def resolve_fit_inputs(ds: Dataset, unlabeled: Any, val: Any) -> np.ndarray:
-    """The unlabeled inputs for a diversification fit (default ``ds.X``), after checking ``val``."""
-    if val is not None and (not isinstance(val, Dataset) or val.n_features != ds.n_features):
-        raise DataError(f"val must be a Dataset with {ds.n_features} features, got {val!r}")
-    return ds.X if unlabeled is None else check_unlabeled(unlabeled, ds.n_features)
-
-
-def check_unlabeled(U: Any, n_features: int, name: str = "unlabeled") -> np.ndarray:
-    """Unlabeled inputs as a float32 (m, n_features) array; a Dataset gives its ``X``."""
-    if isinstance(U, Dataset):
-        U = U.X
-    try:
-        A = np.asarray(U, dtype=np.float32)
-    except (TypeError, ValueError):
-        raise DataError(f"{name} must be a numeric array of shape (m, {n_features})") from None
-    if A.ndim != 2 or A.shape[1] != n_features or A.shape[0] == 0:
-        raise DataError(f"{name} must have shape (m >= 1, {n_features}), got {A.shape}")
-    if not np.isfinite(A).all():
-        raise DataError(f"{name} contains NaN or inf")
-    return np.ascontiguousarray(A)
-
-
-def run_epochs(
-    n: int,
-    *,
-    epochs: float,
-    batch_size: int,
-    rng: np.random.Generator,
-    step: Callable[[np.ndarray], Any],
-    on_epoch: Callable[[], None] | None = None,
-) -> int:
-    """Epoch-wise shuffled minibatches over ``n`` rows, counted as TorchLearner counts them.
-
-    ``step(idx)`` trains on rows ``idx``. ``on_epoch()`` runs after each *full* epoch.
-    A fractional ``epochs`` trains ``ceil(epochs * ceil(n / batch_size))`` steps; the
-    last, partial epoch is not followed by ``on_epoch``. Returns the number of full epochs.
-    """
-    bs = min(batch_size, n)
-    steps_per_epoch = math.ceil(n / bs)
-    total = max(1, math.ceil(epochs * steps_per_epoch - 1e-9))
-    n_full = total // steps_per_epoch
-    s = done = 0
-    while s < total:
-        order = rng.permutation(n)
-        for start in range(0, n, bs):
-            if s >= total:
-                break
-            step(order[start : start + bs])
-            s += 1
-        done += 1
-        if on_epoch is not None and done <= n_full:
-            on_epoch()
-    return n_full
-
-
-class EpochRecorder:
-    """The standard per-epoch record (as :class:`TorchLearner` keeps it) of a module ``X -> logits``.
-
-    ``start(model)`` records the gradient norms at initialisation; ``mark(idx, logits)``
-    notes during training whether each minibatch row was right; ``epoch(model)`` records
-    the softmax, the loss and the exact per-example gradient norm of every train row;
-    ``dynamics(...)`` assembles a :class:`TrainingDynamics`. Disabled, every call is a no-op.
-    """
-
-    def __init__(self, X: Any, y: Any, enabled: bool) -> None:
-        self.X, self.y, self.enabled = X, y, enabled
-        self.n = int(y.shape[0])
-        self.probs: list[np.ndarray] = []
-        self.losses: list[np.ndarray] = []
-        self.seen: list[np.ndarray] = []
-        self.gnorms: list[np.ndarray] = []
-        self._seen = np.zeros(self.n, dtype=bool)
-
-    def start(self, model: Any) -> None:
-        if self.enabled:
-            from ..scores._grad import per_sample_grad_norms
-
-            self.gnorms.append(per_sample_grad_norms(model, self.X, self.y))
-
-    def mark(self, idx: np.ndarray, logits: Any) -> None:
-        if self.enabled:
-            self._seen[idx] = (logits.detach().argmax(1) == self.y[idx]).numpy()
-
-    def epoch(self, model: Any) -> None:
-        if not self.enabled:
-            return
-        import torch
-
-        from ..scores._grad import per_sample_grad_norms
-
-        was_training = model.training
-        model.eval()
-        with torch.no_grad():
-            logp = torch.log_softmax(model(self.X), dim=1)
-        self.probs.append(logp.exp().numpy().astype(np.float32))
-        self.losses.append((-logp[torch.arange(self.n), self.y]).numpy().astype(np.float32))
-        self.seen.append(self._seen.copy())
-        self._seen[:] = False
-        self.gnorms.append(per_sample_grad_norms(model, self.X, self.y))
-        model.train(was_training)
-
-    def dynamics(self, ds: Dataset, seed: int, *, transform: Any = None) -> TrainingDynamics | None:
-        if not self.enabled:
-            return None
-        if not self.probs:
-            raise ConfigError("record_dynamics needs at least one full epoch; raise epochs")
-        return TrainingDynamics(
-            ids=ds.ids.copy(),
-            y=ds.y.copy(),
-            probs=np.stack(self.probs),
-            losses=np.stack(self.losses),
-            seen_correct=np.stack(self.seen),
-            grad_norms=np.stack(self.gnorms).astype(np.float32),
-            seed=int(seed),
-            n_features=ds.n_features,
-            transform=transform,
-        )
+__all__ = ["DivDisLearner", "divdis_losses", "pairwise_mutual_information"]
 
 
 # ----------------------------------------------------------------------------- the math
@@ -324,7 +136,7 @@ def _divdis_net(n_features: int, n_classes: int, hidden: Sequence[int], heads: i
 
 
 @REGISTRY.register("divdis")
-class DivDisLearner:
+class DivDisLearner(TorchSettings):
     """DivDis: ``heads`` linear heads on a shared ReLU trunk, diversified on unlabeled data.
 
     Parameters
@@ -383,22 +195,16 @@ class DivDisLearner:
         self.prior = prior
         self.select = select
         self.unlabeled = unlabeled
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.standardize = standardize
-        self.n_threads = n_threads
-        self.dynamics: TrainingDynamics | None = None
-        self.model_ = None
-        self.n_features_: int | None = None
-        self.n_classes_: int | None = None
+        self._init_settings(
+            lr=lr, weight_decay=weight_decay, batch_size=batch_size, standardize=standardize, n_threads=n_threads
+        )
         self.selected_head_: int | None = None
         self.head_scores_: np.ndarray | None = None
-        self._scaler: Standardizer | None = None
 
     def check_params(self) -> None:
         """Validate the settings (called by fit, and by config validation before a run starts)."""
-        check_common_params(self)
+        check_torch_settings(self)
+        self.hidden = check_hidden(self.hidden)
         if isinstance(self.heads, bool) or not (isinstance(self.heads, int) and self.heads >= 1):
             raise ConfigError(f"heads == {self.heads!r}, must be an int >= 1")
         for name in ("mi_weight", "reg_weight"):
@@ -436,8 +242,7 @@ class DivDisLearner:
 
     def _fit(self, torch, ds: Dataset, U: np.ndarray, epochs: float, seed: int, record: bool) -> None:
         n, C, H = ds.n, ds.n_classes, self.heads
-        self.n_features_, self.n_classes_ = ds.n_features, C
-        self._scaler = Standardizer(ds.X) if self.standardize else None
+        self._fit_scaler(ds)
         X = torch.from_numpy(self._scale(ds.X))
         Xu = torch.from_numpy(self._scale(U))
         y = torch.from_numpy(ds.y)
@@ -456,7 +261,7 @@ class DivDisLearner:
             r.start(model.head(h))
         model.train()
 
-        def step(idx: np.ndarray) -> None:
+        def step(idx: np.ndarray, k: int) -> None:
             logits = model(X[idx])  # (B, H, C)
             ce = torch.nn.functional.cross_entropy(logits.reshape(-1, C), y[idx].repeat_interleave(H))
             loss = ce
@@ -494,10 +299,6 @@ class DivDisLearner:
         rec = self._recs[0 if self.selected_head_ is None else self.selected_head_]
         self.dynamics = rec.dynamics(self._ds, self._seed, transform=self._scaler)
         del self._recs, self._ds
-
-    def _scale(self, X: np.ndarray) -> np.ndarray:
-        X = np.ascontiguousarray(X, dtype=np.float32)
-        return self._scaler(X) if self._scaler is not None else X
 
     def predict_proba_heads(self, X: np.ndarray) -> np.ndarray:
         """(H, n, C) softmax of every head."""

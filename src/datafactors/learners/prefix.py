@@ -22,17 +22,24 @@ import numpy as np
 
 from .._errors import ConfigError, DataError
 from ..dataset import Dataset
-from ..dynamics import TrainingDynamics
 from . import REGISTRY
-from ._common import Standardizer, check_fit_args, check_predict_input
-from .divdis import EpochRecorder, check_common_params, run_epochs, seeded, torch_threads
-from .mlp import mlp_module
+from ._common import check_fit_args, check_predict_input
+from ._torch import (
+    EpochRecorder,
+    TorchSettings,
+    check_hidden,
+    check_torch_settings,
+    mlp_module,
+    seeded,
+    torch_threads,
+    train_cross_entropy,
+)
 
 __all__ = ["PrefixLearner"]
 
 
 @REGISTRY.register("prefix")
-class PrefixLearner:
+class PrefixLearner(TorchSettings):
     """Source-conditioned MLP with a general source embedding.
 
     Parameters
@@ -77,21 +84,15 @@ class PrefixLearner:
         self.hidden = hidden
         self.source = source
         self.general_frac = general_frac
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.standardize = standardize
-        self.n_threads = n_threads
-        self.dynamics: TrainingDynamics | None = None
-        self.model_ = None
+        self._init_settings(
+            lr=lr, weight_decay=weight_decay, batch_size=batch_size, standardize=standardize, n_threads=n_threads
+        )
         self.sources_: list[Any] = []
-        self.n_features_: int | None = None
-        self.n_classes_: int | None = None
-        self._scaler: Standardizer | None = None
 
     def check_params(self) -> None:
         """Validate the settings (called by fit, and by config validation before a run starts)."""
-        check_common_params(self)
+        check_torch_settings(self)
+        self.hidden = check_hidden(self.hidden)
         if not isinstance(self.source, str) or not self.source:
             raise ConfigError(f"source == {self.source!r}, must be 'groups' or the name of a column of ds.extra")
         g = self.general_frac
@@ -123,8 +124,7 @@ class PrefixLearner:
         general = S - 1
         with torch_threads(self.n_threads) as torch:
             n, C = ds.n, ds.n_classes
-            self.n_features_, self.n_classes_ = ds.n_features, C
-            self._scaler = Standardizer(ds.X) if self.standardize else None
+            self._fit_scaler(ds)
             Xs = self._scale(ds.X)
             onehot = np.eye(S, dtype=np.float32)
             X_own = torch.from_numpy(np.c_[Xs, onehot[sidx]])
@@ -135,36 +135,19 @@ class PrefixLearner:
             rng = np.random.default_rng(int(seed))
             rng_g = np.random.default_rng([int(seed), 1])
             rec = EpochRecorder(X_own, y, record_dynamics)
-            rec.start(model)
-            model.train()
 
-            def step(idx: np.ndarray) -> None:
+            def inputs(idx: np.ndarray):
+                # each row is shown with the general embedding with probability general_frac, fresh every step
                 to_general = torch.from_numpy(rng_g.random(len(idx)) < self.general_frac)[:, None]
-                xb = torch.where(to_general, X_gen[idx], X_own[idx])
-                logits = model(xb)
-                loss = torch.nn.functional.cross_entropy(logits, y[idx])
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                rec.mark(idx, logits)
+                return torch.where(to_general, X_gen[idx], X_own[idx])
 
-            run_epochs(
-                n,
-                epochs=float(epochs),
-                batch_size=self.batch_size,
-                rng=rng,
-                step=step,
-                on_epoch=lambda: rec.epoch(model),
+            train_cross_entropy(
+                model, opt, X_own, y, rec, epochs=float(epochs), batch_size=self.batch_size, rng=rng, inputs=inputs
             )
-            model.eval()
             self.model_ = model
             self._n_slots = S
             self.dynamics = rec.dynamics(ds, int(seed), transform=None)
         return self
-
-    def _scale(self, X: np.ndarray) -> np.ndarray:
-        X = np.ascontiguousarray(X, dtype=np.float32)
-        return self._scaler(X) if self._scaler is not None else X
 
     def predict_proba(self, X: np.ndarray, source: Any = None) -> np.ndarray:
         """(n, C) probabilities; ``source=None`` uses the general embedding, else one known source per row

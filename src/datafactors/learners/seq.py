@@ -34,7 +34,7 @@ tensor operations so that ``torch.func`` can take per-example gradients through 
 Determinism: the whole fit runs inside ``torch.random.fork_rng`` seeded with ``seed``
 (initialization and dropout never touch torch's global generator), minibatch order
 comes from ``numpy.random.default_rng(seed)``, and torch uses ``n_threads`` threads while
-fitting and predicting.
+fitting and predicting — the shared loop of :mod:`datafactors.learners._torch`.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ from ..dataset import Dataset
 from ..dynamics import TrainingDynamics
 from . import REGISTRY
 from ._common import check_fit_args
+from ._torch import EpochRecorder, check_torch_settings, plan_steps, run_epochs, torch_seed, torch_threads
 
 PAD, BOS, EOS = 0, 1, 2
 _MAX_POSITIONS = 1024
@@ -296,24 +297,13 @@ class SeqLearner:
             raise ConfigError(f"d_ff == {self.d_ff!r}, must be an int >= 1 or None")
         if not (isinstance(self.dropout, (int, float)) and 0 <= self.dropout < 1):
             raise ConfigError(f"dropout == {self.dropout!r}, must be in [0, 1)")
-        for name in ("lr", "clip"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
-                raise ConfigError(f"{name} == {v!r}, must be > 0")
+        check_torch_settings(self)
+        if isinstance(self.clip, bool) or not isinstance(self.clip, (int, float)) or not self.clip > 0:
+            raise ConfigError(f"clip == {self.clip!r}, must be > 0")
         if self.schedule not in ("cosine", "constant"):
             raise ConfigError(f"schedule == {self.schedule!r}, must be 'cosine' or 'constant'")
         if isinstance(self.warmup, bool) or not isinstance(self.warmup, (int, float)) or not 0 <= self.warmup < 1:
             raise ConfigError(f"warmup == {self.warmup!r}, must be in [0, 1)")
-        if (
-            isinstance(self.weight_decay, bool)
-            or not isinstance(self.weight_decay, (int, float))
-            or self.weight_decay < 0
-        ):
-            raise ConfigError(f"weight_decay == {self.weight_decay!r}, must be >= 0")
-        if not (is_int(self.batch_size) and self.batch_size >= 1):
-            raise ConfigError(f"batch_size == {self.batch_size!r}, must be an int >= 1")
-        if not (is_int(self.n_threads) and self.n_threads >= 1):
-            raise ConfigError(f"n_threads == {self.n_threads!r}, must be an int >= 1")
         if self.max_decode_len is not None and not (
             is_int(self.max_decode_len) and 1 <= self.max_decode_len < _MAX_POSITIONS
         ):
@@ -323,20 +313,12 @@ class SeqLearner:
 
     # ------------------------------------------------------------------ fit
     def fit(self, ds: Dataset, *, epochs: float, seed: int, record_dynamics: bool = False) -> SeqLearner:
-        import torch
-
         check_fit_args(ds, epochs, seed)
         self.check_params()
         src = _token_ids(ds.X, "in fit")
         targets = self._targets(ds)
-        prev = torch.get_num_threads()
-        torch.set_num_threads(self.n_threads)
-        try:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(int(seed))
-                self._fit(torch, ds, src, targets, float(epochs), int(seed), record_dynamics)
-        finally:
-            torch.set_num_threads(prev)
+        with torch_threads(self.n_threads) as torch, torch_seed(seed):
+            self._fit(torch, ds, src, targets, float(epochs), int(seed), record_dynamics)
         return self
 
     def _targets(self, ds: Dataset) -> list[list[str]] | None:
@@ -359,8 +341,6 @@ class SeqLearner:
         return src[:, : int(used.max()) + 1]
 
     def _fit(self, torch, ds, src_ids, targets, epochs, seed, record):
-        from ..scores._grad import per_sample_grad_norms
-
         n, C = ds.n, ds.n_classes
         self.n_features_, self.n_classes_ = ds.n_features, C
         self.max_id_ = int(src_ids.max()) if src_ids.size else 0
@@ -402,11 +382,7 @@ class SeqLearner:
         y = torch.from_numpy(ds.y)
         opt = torch.optim.Adam(model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         ce = torch.nn.functional.cross_entropy
-        rng = np.random.default_rng(seed)
-        bs = min(self.batch_size, n)
-        steps_per_epoch = math.ceil(n / bs)
-        total = max(1, math.ceil(epochs * steps_per_epoch - 1e-9))
-        n_full = total // steps_per_epoch
+        total = plan_steps(n, epochs, self.batch_size).total_steps
         warm = max(1, round(self.warmup * total))
 
         def lr_at(k: int) -> float:
@@ -414,57 +390,38 @@ class SeqLearner:
                 return self.lr
             return self.lr * min(1.0, (k + 1) / warm) * 0.5 * (1.0 + math.cos(math.pi * k / total))
 
+        def evaluate(_view) -> tuple[np.ndarray, np.ndarray]:
+            p = self._class_probs(torch, src)
+            loss = -np.log(np.clip(p[np.arange(n), ds.y], 1e-300, None))
+            return p.astype(np.float32), loss.astype(np.float32)
+
         view = classes["ClassView"](model, self.max_id_)
         X_t = torch.from_numpy(np.ascontiguousarray(ds.X, dtype=np.float32))
-        probs_l, losses_l, seen_l, gn_l = [], [], [], []
-        if record:
-            gn_l.append(per_sample_grad_norms(view, X_t, y))
-        step = 0
-        while step < total:
-            order = torch.from_numpy(rng.permutation(n))
-            seen = np.zeros(n, dtype=bool)
-            model.train()
-            for start in range(0, n, bs):
-                if step >= total:
-                    break
-                idx = order[start : start + bs]
-                mem, bias = model.encode(self._trim(src[idx]))
-                logits = model.classify(mem, detach=seq_mode)
-                loss = ce(logits, y[idx])
-                if seq_mode:
-                    ti, to = tgt_in_t[idx], tgt_out_t[idx]
-                    T_b = int((to != PAD).sum(1).max())
-                    out = model.decode(ti[:, :T_b], mem, bias)
-                    loss = loss + ce(out.reshape(-1, out.shape[-1]), to[:, :T_b].reshape(-1), ignore_index=PAD)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), self.clip)
-                for group in opt.param_groups:
-                    group["lr"] = lr_at(step)
-                opt.step()
-                if record:
-                    seen[idx.numpy()] = (logits.detach().argmax(1) == y[idx]).numpy()
-                step += 1
-            if record and len(probs_l) < n_full:
-                p = self._class_probs(torch, src)
-                probs_l.append(p.astype(np.float32))
-                losses_l.append((-np.log(np.clip(p[np.arange(n), ds.y], 1e-300, None))).astype(np.float32))
-                seen_l.append(seen)
-                gn_l.append(per_sample_grad_norms(view, X_t, y))
+        rec = EpochRecorder(X_t, y, record, evaluate=evaluate)
+        rec.start(view)
+        model.train()
+
+        def step(idx: np.ndarray, k: int) -> None:
+            mem, bias = model.encode(self._trim(src[idx]))
+            logits = model.classify(mem, detach=seq_mode)
+            loss = ce(logits, y[idx])
+            if seq_mode:
+                ti, to = tgt_in_t[idx], tgt_out_t[idx]
+                T_b = int((to != PAD).sum(1).max())
+                out = model.decode(ti[:, :T_b], mem, bias)
+                loss = loss + ce(out.reshape(-1, out.shape[-1]), to[:, :T_b].reshape(-1), ignore_index=PAD)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), self.clip)
+            for group in opt.param_groups:
+                group["lr"] = lr_at(k)
+            opt.step()
+            rec.mark(idx, logits)
+
+        rng = np.random.default_rng(seed)
+        run_epochs(n, epochs=epochs, batch_size=self.batch_size, rng=rng, step=step, on_epoch=lambda: rec.epoch(view))
         model.eval()
-        if record:
-            self.dynamics = TrainingDynamics(
-                ids=ds.ids.copy(),
-                y=ds.y.copy(),
-                probs=np.stack(probs_l) if probs_l else np.zeros((0, n, C), np.float32),
-                losses=np.stack(losses_l) if losses_l else np.zeros((0, n), np.float32),
-                seen_correct=np.stack(seen_l) if seen_l else np.zeros((0, n), bool),
-                grad_norms=np.stack(gn_l[: len(probs_l) + 1]).astype(np.float32),
-                seed=seed,
-                n_features=ds.n_features,
-            )
-        else:
-            self.dynamics = None
+        self.dynamics = rec.dynamics(ds, seed, allow_empty=True)
 
     # ------------------------------------------------------------------ predict
     def _class_probs(self, torch, src, chunk: int = 1024) -> np.ndarray:
@@ -484,20 +441,11 @@ class SeqLearner:
             raise DataError(f"X must have shape (n, {self.n_features_}), got {ids.shape}")
         return ids
 
-    def _with_threads(self, fn):
-        import torch
-
-        prev = torch.get_num_threads()
-        torch.set_num_threads(self.n_threads)
-        try:
-            return fn(torch)
-        finally:
-            torch.set_num_threads(prev)
-
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """(n, n_classes) softmax of the class head (see the module docstring)."""
         ids = self._check_X(X)
-        return self._with_threads(lambda torch: self._class_probs(torch, self._src_tensor(torch, ids)))
+        with torch_threads(self.n_threads) as torch:
+            return self._class_probs(torch, self._src_tensor(torch, ids))
 
     def predict_sequences(self, X: np.ndarray, *, batch_size: int = 512) -> list[str]:
         """Greedy decoding: one space-separated output string per row of ``X``."""
@@ -507,7 +455,8 @@ class SeqLearner:
                 "this seq learner was fitted without target sequences (no extra column "
                 f"{self.target_column!r}); it can only classify"
             )
-        return self._with_threads(lambda torch: self._greedy(torch, self._src_tensor(torch, ids), batch_size))
+        with torch_threads(self.n_threads) as torch:
+            return self._greedy(torch, self._src_tensor(torch, ids), batch_size)
 
     def _greedy(self, torch, src, batch_size: int) -> list[str]:
         model, vocab = self.model_, self.target_vocab_

@@ -379,9 +379,7 @@ def _compute_classwise_ece(
             total += _ece_from_bins(_bin_stats(p[:, k], (y == k).astype(np.float64), n_bins, binning, order), n)
         return total / c
     # Equal width: one bincount over (class, bin) pairs instead of a loop over classes.
-    edges = np.linspace(0.0, 1.0, n_bins + 1)
-    idx = np.clip(np.searchsorted(edges, p, side="left") - 1, 0, n_bins - 1)
-    idx += np.arange(c) * n_bins
+    idx = _width_index(p, n_bins) + np.arange(c) * n_bins
     flat = idx.ravel()
     size = c * n_bins
     sum_s = np.bincount(flat, weights=p.ravel(), minlength=size)
@@ -411,6 +409,19 @@ def _ece_from_bins(b: _Bins, n: int) -> float:
     return float(np.sum(b.count / n * np.abs(b.accuracy - b.confidence)))
 
 
+def _width_edges(n_bins: int) -> np.ndarray:
+    return np.linspace(0.0, 1.0, n_bins + 1)
+
+
+def _width_index(score: np.ndarray, n_bins: int) -> np.ndarray:
+    """Equal-width bin of every score (any shape): right-closed ``(lo, hi]``, 0 in the first bin.
+
+    The one equal-width binning rule of this module (ECE, MCE, classwise ECE, reliability bins).
+    """
+    # side="left" gives i with edges[i-1] < s <= edges[i]: right-closed bins; 0 goes to bin 0.
+    return np.clip(np.searchsorted(_width_edges(n_bins), score, side="left") - 1, 0, n_bins - 1)
+
+
 def _bin_stats(
     score: np.ndarray, outcome: np.ndarray, n_bins: int, binning: str, order: np.ndarray | None = None
 ) -> _Bins:
@@ -419,9 +430,8 @@ def _bin_stats(
     ``order`` (the stable ascending argsort of ``score``) may be passed to reuse a sort.
     """
     if binning == "width":
-        edges = np.linspace(0.0, 1.0, n_bins + 1)
-        # side="left" gives i with edges[i-1] < s <= edges[i]: right-closed bins; 0 goes to bin 0.
-        idx = np.clip(np.searchsorted(edges, score, side="left") - 1, 0, n_bins - 1)
+        edges = _width_edges(n_bins)
+        idx = _width_index(score, n_bins)
         count = np.bincount(idx, minlength=n_bins).astype(np.float64)
         sum_s = np.bincount(idx, weights=score, minlength=n_bins)
         sum_o = np.bincount(idx, weights=outcome, minlength=n_bins)

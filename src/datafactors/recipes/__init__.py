@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from .._registry import Registry, import_submodules
-from ._verdicts import load_verdicts, save_verdicts
+from ._verdicts import VERDICTS_FILE, load_verdicts, save_verdicts
 
 
 @dataclass
@@ -66,4 +66,4 @@ def run(name: str, *, seed: int = 0, quick: bool = False) -> RecipeResult:
 
 import_submodules(__name__, __path__)  # every module registers itself
 
-__all__ = ["REGISTRY", "Recipe", "RecipeResult", "load_verdicts", "recipe", "run", "save_verdicts"]
+__all__ = ["REGISTRY", "VERDICTS_FILE", "Recipe", "RecipeResult", "load_verdicts", "recipe", "run", "save_verdicts"]

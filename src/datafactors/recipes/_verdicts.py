@@ -10,11 +10,11 @@ import datetime as dt
 import json
 import math
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._atomic import atomic_write_json
 from .._errors import DataError
 
 if TYPE_CHECKING:
@@ -123,14 +123,5 @@ def save_verdicts(
     kept = [e for e in load_verdicts(folder) if e.get("name") not in names]
     merged = sorted(kept + new, key=lambda e: str(e["name"]))
     path = folder / VERDICTS_FILE
-    text = json.dumps({"format": FORMAT_VERSION, "recipes": merged}, indent=2, allow_nan=False)
-    fd, tmp = tempfile.mkstemp(prefix=f".{VERDICTS_FILE}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text + "\n")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_json(path, {"format": FORMAT_VERSION, "recipes": merged}, indent=2, allow_nan=False)
     return path

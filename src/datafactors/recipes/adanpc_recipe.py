@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..dataset import Dataset
-from ..io.builtins import _mnist1d_arrays
+from ..io.builtins import mnist1d_arrays
 from ..learners import make_learner
 from ..metrics import accuracy
 from . import RecipeResult, recipe
@@ -57,11 +57,11 @@ def adanpc(*, seed: int = 0, quick: bool = False) -> RecipeResult:
     rows = []
     for r in range(n_seeds):
         s = seed * 1000 + r
-        src = _mnist1d_arrays(n_train + 500, n_train / (n_train + 500), s)
+        src = mnist1d_arrays(n_train + 500, n_train / (n_train + 500), s)
         train = Dataset.from_arrays(src["x"], src["y"], class_names=[str(c) for c in range(10)], name="mnist1d")
         domains = []
         for j in range(N_DOMAINS):
-            a = _mnist1d_arrays(N_PER_DOMAIN, 0.0, 10_000 + 100 * s + j, **_domain_args(j))
+            a = mnist1d_arrays(N_PER_DOMAIN, 0.0, 10_000 + 100 * s + j, **_domain_args(j))
             domains.append((a["x_test"], a["y_test"]))
         lrn = make_learner("adanpc", hidden=[128, 128]).fit(train, epochs=epochs, seed=s)
         lrn.beta = float(np.median(lrn.predict_proba(src["x_test"]).max(1)))

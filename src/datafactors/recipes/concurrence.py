@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..io import load_builtin
-from ..io.builtins import _mnist1d_arrays
+from ..io.builtins import mnist1d_arrays
 from ..learners import make_learner
 from ..metrics import accuracy, concurrence, saturation_simulation
 from . import RecipeResult, recipe
@@ -43,7 +43,7 @@ MIN_EPOCHS_OF_4000 = 15
 def concurrence_recipe(*, seed: int = 0, quick: bool = False) -> RecipeResult:
     seeds = [seed, seed + 1] if quick else [seed, seed + 1, seed + 2]
     data = load_builtin("mnist1d", seed=42 + seed)
-    fresh = _mnist1d_arrays(1000, 0.0, 2_000 + seed)
+    fresh = mnist1d_arrays(1000, 0.0, 2_000 + seed)
     benchmarks = {
         "test": (data.test.X, data.test.y),
         "fresh test": (fresh["x_test"], fresh["y_test"]),

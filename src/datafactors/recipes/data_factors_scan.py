@@ -121,9 +121,9 @@ def seq_trial(spec: dict[str, Any], _data: Any = None) -> dict[str, Any]:
 
 def run_trials(specs: list[dict[str, Any]], n_workers: int) -> list[dict[str, Any]]:
     """Run ``seq_trial`` for every spec (in a process pool when ``n_workers > 1``), in spec order."""
-    from ..engines.local import LocalEngine
+    from ..engines import make_engine
 
-    eng = LocalEngine(n_workers=n_workers)
+    eng = make_engine("local", n_workers=n_workers)
     try:
         done = {id(s): r for s, r in eng.map(seq_trial, specs, None)}
     finally:

@@ -24,7 +24,7 @@ from scipy import stats
 
 from ..dataset import Dataset
 from ..io import load_builtin
-from ..io.builtins import _mnist1d_arrays
+from ..io.builtins import mnist1d_arrays
 from ..learners import make_learner
 from ..metrics import accuracy, effective_robustness, fit_robustness_line
 from . import RecipeResult, recipe
@@ -60,7 +60,7 @@ def _fit_eval(X, y, width: int, seed: int, evals: dict[str, tuple[np.ndarray, np
 def quality_not_quantity(*, seed: int = 0, quick: bool = False) -> RecipeResult:
     seeds = [seed] if quick else [seed, seed + 1]
     data = load_builtin("mnist1d", seed=42 + seed)
-    robust_raw = _mnist1d_arrays(N_ROBUST, 1.0, 7_000 + seed)
+    robust_raw = mnist1d_arrays(N_ROBUST, 1.0, 7_000 + seed)
     rng = np.random.default_rng(seed)
     tr, te = data.train, data.test
     Xs, ys = _with_code(tr.X, tr.y, SHORTCUT_P["shortcut"], rng), tr.y

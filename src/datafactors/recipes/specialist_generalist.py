@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ..dataset import Dataset
-from ..io.builtins import MNIST1D_OOD_SHIFT, _mnist1d_arrays
+from ..io.builtins import MNIST1D_OOD_SHIFT, mnist1d_arrays
 from ..learners import make_learner
 from ..metrics import accuracy
 from . import RecipeResult, recipe
@@ -52,8 +52,8 @@ def specialist_generalist(*, seed: int = 0, quick: bool = False) -> RecipeResult
     rows = []
     for k in range(n_seeds):
         s = seed * 1000 + k
-        spec = _mnist1d_arrays(N_SPEC + N_SPEC_TEST, N_SPEC / (N_SPEC + N_SPEC_TEST), s, **SPECIALIST)
-        gen = _mnist1d_arrays(N_SPEC * max(ratios), 1.0, 50_000 + s)
+        spec = mnist1d_arrays(N_SPEC + N_SPEC_TEST, N_SPEC / (N_SPEC + N_SPEC_TEST), s, **SPECIALIST)
+        gen = mnist1d_arrays(N_SPEC * max(ratios), 1.0, 50_000 + s)
         mixes: list[tuple[str, float, np.ndarray, np.ndarray]] = []
         for r in ratios:
             ng = int(r * N_SPEC)

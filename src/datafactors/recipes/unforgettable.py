@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ..dataset import Dataset
-from ..learners._common import Standardizer
+from ..learners import Standardizer
 from ..learners.mlp import TorchLearner, mlp_module
 from . import RecipeResult, recipe
 

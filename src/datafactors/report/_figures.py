@@ -1,4 +1,4 @@
-"""Plotly figures for the report, and the numpy reliability-bin computation.
+"""Plotly figures for the report (they draw what the stored tables hold; no numbers are derived here).
 
 Figures carry no JavaScript of their own: :func:`fig_html` embeds one with
 ``include_plotlyjs=False`` and the page inlines plotly.js once. Every string taken
@@ -9,7 +9,6 @@ because plotly renders those as (a subset of) HTML.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -18,7 +17,7 @@ from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
 from ._html import esc, fmt_budget, fmt_int, fmt_num
-from ._summary import BASELINE, eval_label, order_strategies
+from ._labels import BASELINE, eval_label, order_strategies
 
 TEMPLATE = "plotly_white"
 BASELINE_COLOR = "#555555"
@@ -334,67 +333,26 @@ def cartography_figure(scores: pd.DataFrame, cols: list[str]) -> tuple[go.Figure
 # ---------------------------------------------------------------- calibration
 
 
-@dataclass
-class ReliabilityBins:
-    """Equal-width confidence bins; arrays have shape ``(n_bins,)``, empty bins have NaN."""
+def reliability_figure(bins: pd.DataFrame, eval_set: str) -> go.Figure:
+    """Bars of per-bin accuracy and diamonds of mean confidence, from one eval set's ``calibration_bins`` rows.
 
-    edges: np.ndarray
-    counts: np.ndarray
-    accuracy: np.ndarray
-    confidence: np.ndarray
-    ece: float
-    n: int
-
-
-def reliability_bins(probs: np.ndarray, labels: np.ndarray, n_bins: int = 15) -> ReliabilityBins:
-    """Bin top-label confidence into ``n_bins`` equal-width bins on [0, 1].
-
-    Bins are right-closed, ``(lo, hi]``, with the first one also holding 0.
-    ECE = sum over bins of (count / n) * |accuracy - mean confidence|.
-
-    Parameters
-    ----------
-    probs : (n_samples, n_classes) array of predicted probabilities.
-    labels : (n_samples,) array of integer class labels.
+    ``bins`` holds the non-empty bins (columns ``bin_lower, bin_upper, confidence, accuracy,
+    count``) and, repeated on every row, ``n_bins``, ``n`` and ``ece``.
     """
-    probs = np.asarray(probs, dtype=float)
-    labels = np.asarray(labels)
-    conf = probs.max(axis=1)
-    correct = (probs.argmax(axis=1) == labels).astype(float)
-    edges = np.linspace(0.0, 1.0, n_bins + 1)
-    idx = np.clip(np.searchsorted(edges, conf, side="left") - 1, 0, n_bins - 1)
-    counts = np.bincount(idx, minlength=n_bins).astype(float)
-    acc_sum = np.bincount(idx, weights=correct, minlength=n_bins)
-    conf_sum = np.bincount(idx, weights=conf, minlength=n_bins)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        acc = np.where(counts > 0, acc_sum / counts, np.nan)
-        mean_conf = np.where(counts > 0, conf_sum / counts, np.nan)
-    n = int(conf.size)
-    nonempty = counts > 0
-    ece = float(np.sum(counts[nonempty] / n * np.abs(acc[nonempty] - mean_conf[nonempty]))) if n else float("nan")
-    return ReliabilityBins(edges, counts.astype(int), acc, mean_conf, ece, n)
-
-
-def reliability_figure(bins: ReliabilityBins, eval_set: str) -> go.Figure:
-    centers = (bins.edges[:-1] + bins.edges[1:]) / 2
-    width = float(bins.edges[1] - bins.edges[0])
-    nonempty = bins.counts > 0
+    lower, upper = bins["bin_lower"].to_numpy(float), bins["bin_upper"].to_numpy(float)
+    centers = (lower + upper) / 2
+    width = 1.0 / int(bins["n_bins"].iloc[0])
+    accuracy, confidence = bins["accuracy"].to_numpy(float), bins["confidence"].to_numpy(float)
+    counts = bins["count"].to_numpy(int)
     hover = [
         f"confidence ({lo:.3f}, {hi:.3f}]<br>accuracy {a:.3f}<br>mean confidence {c:.3f}<br>{k} examples"
-        for lo, hi, a, c, k in zip(
-            bins.edges[:-1][nonempty],
-            bins.edges[1:][nonempty],
-            bins.accuracy[nonempty],
-            bins.confidence[nonempty],
-            bins.counts[nonempty],
-            strict=True,
-        )
+        for lo, hi, a, c, k in zip(lower, upper, accuracy, confidence, counts, strict=True)
     ]
     fig = go.Figure()
     fig.add_trace(
         go.Bar(
-            x=centers[nonempty],
-            y=bins.accuracy[nonempty],
+            x=centers,
+            y=accuracy,
             width=width * 0.95,
             name="accuracy in bin",
             marker=dict(color="#4c78a8"),
@@ -405,8 +363,8 @@ def reliability_figure(bins: ReliabilityBins, eval_set: str) -> go.Figure:
     )
     fig.add_trace(
         go.Scatter(
-            x=centers[nonempty],
-            y=bins.confidence[nonempty],
+            x=centers,
+            y=confidence,
             mode="markers",
             name="mean confidence in bin",
             marker=dict(color="#e45756", size=7, symbol="diamond"),
@@ -423,7 +381,8 @@ def reliability_figure(bins: ReliabilityBins, eval_set: str) -> go.Figure:
             hoverinfo="skip",
         )
     )
-    title = f"{esc(eval_label(eval_set))}: ECE = {bins.ece:.3f} ({len(bins.counts)} equal-width bins, n = {bins.n:,})"
+    n_bins, n, ece = int(bins["n_bins"].iloc[0]), int(bins["n"].iloc[0]), float(bins["ece"].iloc[0])
+    title = f"{esc(eval_label(eval_set))}: ECE = {ece:.3f} ({n_bins} equal-width bins, n = {n:,})"
     _layout(fig, title, 420)
     fig.update_xaxes(title="confidence (top-class probability)", range=[0, 1])
     fig.update_yaxes(title="accuracy", range=[0, 1.02])

@@ -2,6 +2,9 @@
 
 A report is most needed when a run is unfinished or broken, so every piece here is
 optional: a loader returns ``None`` and puts a one-line reason in ``RunData.problems``.
+The derived tables (fits, aggregates, calibration, ...) are written by the analysis stage;
+the report reads them and never recomputes them, so one that is absent becomes a
+"not computed" note (``datafactors report RUN`` derives them for an older run folder).
 """
 
 from __future__ import annotations
@@ -22,7 +25,24 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "metrics": ("trial_id", "eval_set", "metric", "value"),
     "fits": ("strategy", "eval_set", "metric", "alpha", "beta", "gamma", "status"),
     "curve_points": ("strategy", "eval_set", "n", "pred"),
+    "aggregates": ("strategy", "budget", "eval_set", "metric", "n_train", "mean", "std", "sem", "min", "max", "n"),
+    "crossings": ("eval_set", "a", "b", "n_cross", "err_cross", "better_below", "better_above"),
+    "curve_segments": ("eval_set", "n_lo", "n_hi", "best", "err_lo", "err_hi", "margin", "n_full"),
+    "calibration": ("eval_set", "metric", "binning", "n_bins", "source", "before", "after", "temperature"),
+    "calibration_bins": ("eval_set", "bin_lower", "bin_upper", "confidence", "accuracy", "count", "n_bins", "n", "ece"),
+    "summary": ("kind", "eval_set", "role", "budget", "strategy"),
 }
+# Tables the analysis stage writes (absent in a run folder from before it existed).
+DERIVED = (
+    "fits",
+    "curve_points",
+    "aggregates",
+    "crossings",
+    "curve_segments",
+    "calibration",
+    "calibration_bins",
+    "summary",
+)
 PARQUET_COLUMNS: dict[str, tuple[str, ...]] = {
     "scores": ("id",),
     "predictions": ("eval_set", "label"),
@@ -40,6 +60,12 @@ class RunData:
     metrics: pd.DataFrame | None = None
     fits: pd.DataFrame | None = None
     curve_points: pd.DataFrame | None = None
+    aggregates: pd.DataFrame | None = None
+    crossings: pd.DataFrame | None = None
+    curve_segments: pd.DataFrame | None = None
+    calibration: pd.DataFrame | None = None
+    calibration_bins: pd.DataFrame | None = None
+    summary: pd.DataFrame | None = None
     scores: pd.DataFrame | None = None
     predictions: pd.DataFrame | None = None
     problems: dict[str, str] = field(default_factory=dict)
@@ -109,7 +135,11 @@ def _read_results(run: RunData) -> None:
             present = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
             for name, required in TABLE_COLUMNS.items():
                 if name not in present:
-                    run.problems[name] = f"results.duckdb has no table '{name}' yet."
+                    run.problems[name] = f"results.duckdb has no table '{name}' yet." + (
+                        f" It is derived after the trials; datafactors report {run.run_dir} computes it."
+                        if name in DERIVED
+                        else ""
+                    )
                     continue
                 try:
                     df = con.execute(f'SELECT * FROM "{name}"').df()
@@ -143,6 +173,26 @@ def _read_parquets(run: RunData) -> None:
             run.problems[name] = f"{name}.parquet lacks column(s) {', '.join(lacking)}."
             continue
         setattr(run, name, df)
+
+
+def successful_aggregates(run: RunData) -> tuple[pd.DataFrame | None, str]:
+    """The ``aggregates`` table when there are successful trials, or ``None`` and why not."""
+    if run.trials is None:
+        return None, run.why("trials")
+    status = run.trials["status"].astype(str)
+    if not (status == "ok").any():
+        n_failed = int((status == "failed").sum())
+        return None, f"No trial has finished successfully yet ({len(run.trials)} recorded, {n_failed} failed)."
+    if run.aggregates is None:
+        return None, run.why("aggregates")
+    if run.aggregates.empty:
+        return None, "The aggregates table holds no rows for the successful trials."
+    agg = run.aggregates.assign(
+        strategy=run.aggregates["strategy"].astype(str),
+        eval_set=run.aggregates["eval_set"].astype(str),
+        metric=run.aggregates["metric"].astype(str),
+    )
+    return agg, ""
 
 
 def load_run(run_dir: Path) -> RunData:

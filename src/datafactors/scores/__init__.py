@@ -1,66 +1,105 @@
 """Per-example scores, one module per family, looked up by name in :data:`REGISTRY`.
 
-Every scorer returns a DataFrame indexed by example id with one column per score,
-and declares each column's orientation and range in :data:`COLUMNS` so selectors
-never guess which end is "hard".
+Every scorer derives from :class:`~datafactors.scores.base.Scorer`: it returns a DataFrame
+indexed by example id with one column per score and declares each column's orientation
+and range (read back through :data:`COLUMNS`, built from the registry) so selectors never
+guess which end is "hard". Its parameters are its constructor's keyword arguments.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .._errors import ConfigError, DataError
-from .._registry import Registry, import_submodules
+from .._registry import import_submodules
+from .._validation import parse_param_items
 from ..dataset import Dataset
 from ..dynamics import TrainingDynamics, stack_dynamics
+from .base import COLUMNS, REGISTRY, ScoreColumn, Scorer, hardness_sign, register, score_columns
 
-REGISTRY: Registry[Any] = Registry("score")
+ScoreSpec = str | tuple[str, Mapping[str, Any]] | Mapping[str, Any]
 
 
-@dataclass(frozen=True)
-class ScoreColumn:
-    """What one score column means.
+def _one_spec(spec: object, where: str) -> tuple[str, dict]:
+    if isinstance(spec, str):
+        return spec.strip(), {}
+    if isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[0], str) and isinstance(spec[1], Mapping):
+        return spec[0], dict(spec[1])
+    if isinstance(spec, Mapping) and "name" in spec and set(spec) <= {"name", "params"}:
+        params = spec.get("params") or {}
+        if not isinstance(params, Mapping):
+            raise ConfigError(f"{where}: params must be a mapping of parameter names to values, got {params!r}")
+        return spec["name"], dict(params)
+    raise ConfigError(
+        f"{where} == {spec!r}, must be a score name, a (name, params) pair or a mapping {{name: ..., params: {{...}}}}"
+    )
 
-    orientation : "harder" if a higher value means a harder / less typical example,
-        "easier" if higher means easier / more typical, "ambiguous" for variability-like
-        scores where higher means the model wavers more.
-    low, high : the range of values (``np.inf`` when unbounded).
+
+def score_specs(names: Sequence[ScoreSpec] | str) -> list[tuple[str, dict]]:
+    """Normalise score specifications to ``[(name, params), ...]`` and check them.
+
+    Each item is a registered name (``"el2n"``), a pair ``("aflite", {"tau": 0.8})`` or a
+    mapping ``{"name": "knn_density", "params": {"k": 5}}``; a string is a comma-separated
+    list of names. Unknown names, unknown parameters, bad parameter values and a name given
+    twice raise :class:`ConfigError`.
+
+    Examples
+    --------
+    >>> score_specs(["el2n", ("aflite", {"tau": 0.8})])
+    [('el2n', {}), ('aflite', {'tau': 0.8})]
     """
-
-    name: str
-    orientation: str
-    low: float
-    high: float
-    description: str
-
-
-COLUMNS: dict[str, ScoreColumn] = {}
-
-
-def declare(*cols: ScoreColumn) -> None:
-    for c in cols:
-        if c.orientation not in {"harder", "easier", "ambiguous"}:
-            raise ValueError(f"bad orientation {c.orientation!r} for {c.name}")
-        COLUMNS[c.name] = c
+    if isinstance(names, str):
+        names = [n.strip() for n in names.split(",") if n.strip()]
+    if isinstance(names, Mapping) or not isinstance(names, Sequence):
+        raise ConfigError(f"score names must be a list, got {type(names).__name__}")
+    if not names:
+        raise ConfigError("no score names given")
+    out: list[tuple[str, dict]] = []
+    for i, spec in enumerate(names):
+        name, params = _one_spec(spec, f"scores[{i}]")
+        if any(name == seen for seen, _ in out):
+            raise ConfigError(f"score {name!r} named twice")
+        REGISTRY.get(name).create(params)  # unknown names / parameters / values fail here
+        out.append((name, params))
+    return out
 
 
-def hardness_sign(column: str) -> int:
-    """+1 if a higher value of ``column`` is harder, -1 if easier (ambiguous counts as harder)."""
-    try:
-        return -1 if COLUMNS[column].orientation == "easier" else 1
-    except KeyError:
-        known = ", ".join(sorted(COLUMNS))
-        raise ConfigError(f"score column {column!r} has no declared orientation. Known: {known}") from None
+def parse_score_params(names: Sequence[str], items: Sequence[str]) -> list[tuple[str, dict]]:
+    """``--param`` items to ``[(name, params), ...]`` for the score ``names`` (in their order).
 
+    Each item is ``SCORER.KEY=VALUE``, or a bare ``KEY=VALUE`` when exactly one score is
+    named; values are typed by :func:`datafactors._validation.parse_param_value`.
 
-def score_columns(name: str) -> tuple[str, ...]:
-    """The columns the registered score ``name`` produces (its ``columns``, else its own name)."""
-    return tuple(getattr(REGISTRY.get(name), "columns", (name,)))
+    Examples
+    --------
+    >>> parse_score_params(["el2n", "aflite"], ["aflite.tau=0.8", "el2n.epoch=3"])
+    [('el2n', {'epoch': 3}), ('aflite', {'tau': 0.8})]
+    """
+    names = [str(n).strip() for n in names]
+    params: dict[str, dict] = {n: {} for n in names}
+    for item in items:
+        key, sep, value = str(item).partition("=")
+        parsed = parse_param_items([item])  # shape check: KEY=VALUE
+        scorer, dot, param = key.strip().partition(".")
+        if not dot:
+            if len(names) != 1:
+                raise ConfigError(
+                    f"--param {item!r} names no score, but several are computed ({', '.join(names)}); "
+                    f"write SCORER.{key.strip()}={value}"
+                )
+            scorer, param = names[0], key.strip()
+        if scorer not in params:
+            raise ConfigError(
+                f"--param {item!r} is for score {scorer!r}, which is not among the scores computed: {', '.join(names)}"
+            )
+        if not param:
+            raise ConfigError(f"--param {item!r} must look like SCORER.KEY=VALUE")
+        params[scorer][param] = next(iter(parsed.values()))
+    return [(n, params[n]) for n in names]
 
 
 def train_dynamics(
@@ -89,7 +128,7 @@ def train_dynamics(
 
 def compute(
     ds: Dataset,
-    names: Sequence[str] | str,
+    names: Sequence[ScoreSpec] | str,
     *,
     learner: str = "mlp",
     seeds: int | Sequence[int] = 5,
@@ -104,7 +143,9 @@ def compute(
     Parameters
     ----------
     ds : Dataset to score.
-    names : score names from :data:`REGISTRY` (e.g. ``["el2n", "grand", "forgetting"]``).
+    names : score names from :data:`REGISTRY` (e.g. ``["el2n", "grand", "forgetting"]``), each
+        optionally with its parameters: ``("aflite", {"tau": 0.8})`` or
+        ``{"name": "knn_density", "params": {"k": 5}}`` (see :func:`score_specs`).
     learner, seeds, epochs, learner_params : the proxy trained once per seed, recording
         dynamics, when a score needs them and ``dynamics`` is not given.
     dynamics : already recorded runs on ``ds`` (skips training).
@@ -118,12 +159,9 @@ def compute(
     --------
     >>> import datafactors as df  # doctest: +SKIP
     >>> df.scores.compute(df.load("digits"), ["el2n", "forgetting"], seeds=2, epochs=5)  # doctest: +SKIP
+    >>> df.scores.compute(ds, [("aflite", {"tau": 0.8})])  # doctest: +SKIP
     """
-    if isinstance(names, str):
-        names = [n.strip() for n in names.split(",") if n.strip()]
-    if not names:
-        raise ConfigError("no score names given")
-    scorers = [REGISTRY.get(n)() for n in names]
+    scorers = [REGISTRY.get(n).create(p) for n, p in score_specs(names)]
     if dynamics is None and any(s.needs_dynamics for s in scorers):
         dynamics = train_dynamics(ds, learner=learner, seeds=seeds, epochs=epochs, learner_params=learner_params)
     if dynamics is not None:
@@ -141,6 +179,23 @@ import_submodules(__name__, __path__)  # every module registers itself
 # Public functional entry points (these names shadow their modules on purpose:
 # `df.scores.aflite(X, y)` and `df.scores.irt(responses)` are the documented calls).
 from .aflite import aflite  # noqa: E402
-from .irt import glicko2, irt  # noqa: E402
+from .glicko import glicko2  # noqa: E402
+from .irt import irt  # noqa: E402
 
-__all__ = ["COLUMNS", "REGISTRY", "ScoreColumn", "aflite", "compute", "glicko2", "hardness_sign", "irt", "train_dynamics"]
+__all__ = [
+    "COLUMNS",
+    "REGISTRY",
+    "ScoreColumn",
+    "ScoreSpec",
+    "Scorer",
+    "aflite",
+    "compute",
+    "glicko2",
+    "hardness_sign",
+    "irt",
+    "parse_score_params",
+    "register",
+    "score_columns",
+    "score_specs",
+    "train_dynamics",
+]

@@ -22,7 +22,7 @@ import pandas as pd
 from .._errors import ConfigError, DataError
 from .._validation import SeedLike, check_random_state
 from ..dataset import Dataset
-from . import REGISTRY, ScoreColumn, declare
+from .base import ScoreColumn, Scorer, register
 
 # ---------------------------------------------------------------- validation
 
@@ -415,36 +415,62 @@ def _check_embeddings(embeddings: Any, n: int) -> np.ndarray:
 
 # ---------------------------------------------------------------- registered scorer
 
-declare(
-    ScoreColumn(
-        "aflite_predictability",
-        "easier",
-        0.0,
-        1.0,
-        "AFLite: fraction of held-out linear models that classify the example right (higher = more biased/easier)",
-    )
-)
 
-
-@REGISTRY.register("aflite")
-class AFLiteScorer:
+@register
+class AFLiteScorer(Scorer):
     """AFLite predictability on ``embeddings`` (default ``ds.X``); no training dynamics.
 
+    Parameters are those of :func:`aflite` (``n``, ``m``, ``k``, ``tau``, ``C``, ``max_iter``, ``tol``, ``n_threads``).
     On the smallest inputs each model trains on a single example, predicts its class
     for the other one and is wrong, so both get predictability 0 and nothing is removed.
     """
 
-    needs_dynamics = False
     name = "aflite"
-    columns = ("aflite_predictability",)
+    columns = (
+        ScoreColumn(
+            "aflite_predictability",
+            "easier",
+            0.0,
+            1.0,
+            "AFLite: fraction of held-out linear models that classify the example right (higher = more biased/easier)",
+        ),
+    )
 
-    def __init__(self, n: int = 64, m: int | float = 0.25, k: int = 500, tau: float = 0.75, C: float = 1.0) -> None:
+    def __init__(
+        self,
+        n: int = 64,
+        m: int | float = 0.25,
+        k: int = 500,
+        tau: float = 0.75,
+        C: float = 1.0,
+        max_iter: int = 100,
+        tol: float = 1e-4,
+        n_threads: int = 1,
+    ) -> None:
         self.n, self.m, self.k, self.tau, self.C = n, m, k, tau, C
+        self.max_iter, self.tol, self.n_threads = max_iter, tol, n_threads
+
+    def check(self) -> None:
+        _check_params(self.n, self.k, self.tau, self.C, self.max_iter, self.tol, self.n_threads)
+        if not (_is_int(self.m) and self.m >= 1) and not (_is_real(self.m) and not _is_int(self.m) and 0 < self.m < 1):
+            raise ConfigError(f"m == {self.m!r}, must be an int count >= 1 or a float fraction in (0, 1)")
 
     def score(self, ds, *, dynamics=None, embeddings=None, seed=0) -> pd.DataFrame:
         X = ds.X if embeddings is None else _check_embeddings(embeddings, ds.n)
-        _, pred = aflite(X, ds.y, self.n, self.m, self.k, self.tau, seed, C=self.C)
-        return pd.DataFrame({"aflite_predictability": pred}, index=pd.Index(ds.ids, name="id"))
+        _, pred = aflite(
+            X,
+            ds.y,
+            self.n,
+            self.m,
+            self.k,
+            self.tau,
+            seed,
+            C=self.C,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            n_threads=self.n_threads,
+        )
+        return self._frame(ds, {"aflite_predictability": pred})
 
 
 __all__ = ["AFLiteResult", "AFLiteScorer", "aflite", "aflite_filter", "aflite_filtered_indices"]

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import ConfigError, DataError
-from . import REGISTRY, ScoreColumn, declare
+from .base import ScoreColumn, Scorer, register
 
 __all__ = ["label_issue_mask", "label_quality", "ood_scores", "out_of_sample_probs"]
 
@@ -153,21 +153,23 @@ def ood_scores(E: Any, k: int = 10) -> np.ndarray:
 
 # ---------------------------------------------------------------- registered scorers
 
-declare(
-    ScoreColumn("label_quality", "easier", 0.0, 1.0, "cleanlab label quality (self-confidence, cross-validated)"),
-    ScoreColumn("label_issue", "harder", 0.0, 1.0, "1 if cleanlab's find_label_issues flags the label, else 0"),
-    ScoreColumn("ood_score", "easier", 0.0, 1.0, "cleanlab OutOfDistribution feature score (low = outlier)"),
-)
+
+def _check_int(name: str, v: object, lo: int) -> None:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+        raise ConfigError(f"{name} == {v!r}, must be an int >= {lo}")
 
 
-class _CleanlabLabelScorer:
+class _CleanlabLabelScorer(Scorer):
     """Shared wiring: cross-validated probabilities on ``embeddings`` (default ``ds.X``)."""
-
-    needs_dynamics = False
-    name = ""
 
     def __init__(self, n_folds: int = 5, C: float = 1.0) -> None:
         self.n_folds, self.C = n_folds, C
+
+    def check(self) -> None:
+        _check_int("n_folds", self.n_folds, 2)
+        C = self.C
+        if isinstance(C, bool) or not isinstance(C, (int, float, np.integer, np.floating)) or not 0 < C < np.inf:
+            raise ConfigError(f"C == {C!r}, must be a finite number > 0")
 
     def _probs(self, ds, embeddings, seed) -> np.ndarray | None:
         X = ds.X if embeddings is None else embeddings
@@ -183,44 +185,55 @@ class _CleanlabLabelScorer:
             )
         return p
 
-    def _frame(self, ds, values: np.ndarray) -> pd.DataFrame:
-        return pd.DataFrame({self.name: values}, index=pd.Index(ds.ids, name="id"))
+    def _values(self, ds, values: np.ndarray) -> pd.DataFrame:
+        return self._frame(ds, {self.name: values})
 
 
-@REGISTRY.register("label_quality")
+@register
 class LabelQualityScorer(_CleanlabLabelScorer):
     """cleanlab label quality from cross-validated logistic-regression probabilities (1.0 when degenerate)."""
 
     name = "label_quality"
+    columns = (
+        ScoreColumn("label_quality", "easier", 0.0, 1.0, "cleanlab label quality (self-confidence, cross-validated)"),
+    )
 
     def score(self, ds, *, dynamics=None, embeddings=None, seed=0) -> pd.DataFrame:
         p = self._probs(ds, embeddings, seed)
-        return self._frame(ds, np.ones(ds.n) if p is None else label_quality(ds.y, p))
+        return self._values(ds, np.ones(ds.n) if p is None else label_quality(ds.y, p))
 
 
-@REGISTRY.register("label_issue")
+@register
 class LabelIssueScorer(_CleanlabLabelScorer):
     """cleanlab's find_label_issues as 1.0 / 0.0 from cross-validated probabilities (0.0 when degenerate)."""
 
     name = "label_issue"
+    columns = (
+        ScoreColumn("label_issue", "harder", 0.0, 1.0, "1 if cleanlab's find_label_issues flags the label, else 0"),
+    )
 
     def score(self, ds, *, dynamics=None, embeddings=None, seed=0) -> pd.DataFrame:
         p = self._probs(ds, embeddings, seed)
-        return self._frame(ds, np.zeros(ds.n) if p is None else label_issue_mask(ds.y, p).astype(np.float64))
+        return self._values(ds, np.zeros(ds.n) if p is None else label_issue_mask(ds.y, p).astype(np.float64))
 
 
-@REGISTRY.register("ood_score")
-class OODScorer:
+@register
+class OODScorer(Scorer):
     """cleanlab ``OutOfDistribution`` score of ``embeddings`` (default ``ds.X``); low = outlier."""
 
-    needs_dynamics = False
     name = "ood_score"
+    columns = (
+        ScoreColumn("ood_score", "easier", 0.0, 1.0, "cleanlab OutOfDistribution feature score (low = outlier)"),
+    )
 
     def __init__(self, k: int = 10) -> None:
         self.k = k
+
+    def check(self) -> None:
+        _check_int("k", self.k, 1)
 
     def score(self, ds, *, dynamics=None, embeddings=None, seed=0) -> pd.DataFrame:
         E = ds.X if embeddings is None else embeddings
         if len(E) != ds.n:
             raise DataError(f"embeddings have {len(E)} rows but the dataset has {ds.n}")
-        return pd.DataFrame({"ood_score": ood_scores(E, self.k)}, index=pd.Index(ds.ids, name="id"))
+        return self._frame(ds, {"ood_score": ood_scores(E, self.k)})

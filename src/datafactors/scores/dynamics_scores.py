@@ -15,9 +15,8 @@ import numpy as np
 import pandas as pd
 
 from .._errors import ConfigError, DataError
-from ..dataset import Dataset
 from ..dynamics import TrainingDynamics
-from . import REGISTRY, ScoreColumn, declare
+from .base import ScoreColumn, Scorer, register
 
 # ---------------------------------------------------------------- pure functions
 
@@ -179,66 +178,73 @@ def _check_epoch(epoch: int | None, dyn: TrainingDynamics, allow_zero: bool = Fa
     return min(epoch, dyn.n_epochs)
 
 
-class _DynamicsScorer:
+def _epoch_ok(epoch: object, allow_zero: bool = False) -> None:
+    lo = 0 if allow_zero else 1
+    if epoch is not None and (isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < lo):
+        raise ConfigError(f"epoch == {epoch!r}, must be None (early epoch) or an int >= {lo}")
+
+
+class _DynamicsScorer(Scorer):
+    """Reads recorded training dynamics; each row's value comes from that row's own dynamics."""
+
     needs_dynamics = True
-    name = ""
-
-    def _frame(self, ds: Dataset, cols: dict[str, np.ndarray]) -> pd.DataFrame:
-        return pd.DataFrame(cols, index=pd.Index(ds.ids, name="id"))
+    row_wise = True
 
 
-declare(
-    ScoreColumn("el2n", "harder", 0.0, math.sqrt(2), "||p - onehot(y)||_2 early in training, mean over seeds"),
-    ScoreColumn("el2n_l1", "harder", 0.0, 2.0, "||p - onehot(y)||_1 early in training, mean over seeds"),
-    ScoreColumn("grand", "harder", 0.0, np.inf, "||grad_theta loss||_2 over all parameters, mean over seeds"),
-    ScoreColumn("forgetting", "harder", 0.0, np.inf, "forgetting events (inf = never learned), mean over seeds"),
-    ScoreColumn("confidence", "easier", 0.0, 1.0, "mean gold-label probability over epochs"),
-    ScoreColumn("variability", "ambiguous", 0.0, 0.5, "std of gold-label probability over epochs"),
-    ScoreColumn("correctness", "easier", 0.0, 1.0, "fraction of epochs predicted correctly"),
-    ScoreColumn("loss", "harder", 0.0, np.inf, "cross-entropy at the last epoch, mean over seeds"),
-    ScoreColumn("margin", "easier", -1.0, 1.0, "gold prob minus max other prob at the last epoch, mean over seeds"),
-    ScoreColumn(
-        "entropy", "harder", 0.0, np.inf, "predictive entropy (nats, <= log C) at the last epoch, mean over seeds"
-    ),
-    ScoreColumn("least_confidence", "harder", 0.0, 1.0, "1 - max prob (<= 1 - 1/C) at the last epoch, mean over seeds"),
-)
+_SQRT2 = math.sqrt(2)
 
 
-@REGISTRY.register("el2n")
+@register
 class EL2NScorer(_DynamicsScorer):
-    """EL2N at an early epoch (default ``ceil(0.1 * epochs)``), averaged over seeds."""
+    """EL2N at an early epoch (default ``ceil(0.1 * epochs)``), averaged over seeds.
+
+    Parameters
+    ----------
+    epoch : int or None
+        The 1-based epoch whose outputs are read (clipped to the epochs recorded).
+    """
 
     name = "el2n"
+    columns = (ScoreColumn("el2n", "harder", 0.0, _SQRT2, "||p - onehot(y)||_2 early in training, mean over seeds"),)
+    norm = "l2"
 
-    def __init__(self, epoch: int | None = None, norm: str = "l2") -> None:
-        self.epoch, self.norm = epoch, norm
+    def __init__(self, epoch: int | None = None) -> None:
+        self.epoch = epoch
+
+    def check(self) -> None:
+        _epoch_ok(self.epoch)
 
     def score(self, ds, *, dynamics=None, embeddings=None, seed=0) -> pd.DataFrame:
         dyn = _require(dynamics, self.name)
         e = _check_epoch(self.epoch, dyn[0])
         vals = np.mean([el2n(d.probs[e - 1], d.y, norm=self.norm) for d in dyn], axis=0)
-        return self._frame(ds, {"el2n" if self.norm == "l2" else "el2n_l1": vals})
+        return self._frame(ds, {self.columns[0].name: vals})
 
 
-@REGISTRY.register("el2n_l1")
+@register
 class EL2NL1Scorer(EL2NScorer):
     """The L1 variant of EL2N from the authors' code, ``||p - onehot(y)||_1``, early in training."""
 
     name = "el2n_l1"
+    columns = (ScoreColumn("el2n_l1", "harder", 0.0, 2.0, "||p - onehot(y)||_1 early in training, mean over seeds"),)
+    norm = "l1"
 
-    def __init__(self, epoch: int | None = None) -> None:
-        super().__init__(epoch=epoch, norm="l1")
 
-
-@REGISTRY.register("grand")
+@register
 class GraNdScorer(_DynamicsScorer):
     """GraNd: exact per-example gradient norm over all parameters at an early epoch
     (default ``ceil(0.1 * epochs)``; 0 = at initialization), averaged over seeds."""
 
     name = "grand"
+    columns = (
+        ScoreColumn("grand", "harder", 0.0, np.inf, "||grad_theta loss||_2 over all parameters, mean over seeds"),
+    )
 
     def __init__(self, epoch: int | None = None) -> None:
         self.epoch = epoch
+
+    def check(self) -> None:
+        _epoch_ok(self.epoch, allow_zero=True)
 
     def score(self, ds, *, dynamics=None, embeddings=None, seed=0) -> pd.DataFrame:
         dyn = _require(dynamics, self.name)
@@ -248,12 +254,15 @@ class GraNdScorer(_DynamicsScorer):
         return self._frame(ds, {"grand": np.mean([d.grad_norms[e] for d in dyn], axis=0).astype(np.float64)})
 
 
-@REGISTRY.register("forgetting")
+@register
 class ForgettingScorer(_DynamicsScorer):
     """Forgetting events counted on minibatch presentations, mean over seeds; an example
     never learned in some seed's run counts as +inf (hardest)."""
 
     name = "forgetting"
+    columns = (
+        ScoreColumn("forgetting", "harder", 0.0, np.inf, "forgetting events (inf = never learned), mean over seeds"),
+    )
 
     def score(self, ds, *, dynamics=None, embeddings=None, seed=0) -> pd.DataFrame:
         dyn = _require(dynamics, self.name)
@@ -261,12 +270,16 @@ class ForgettingScorer(_DynamicsScorer):
         return self._frame(ds, {"forgetting": counts.mean(axis=0)})
 
 
-@REGISTRY.register("cartography")
+@register
 class CartographyScorer(_DynamicsScorer):
     """Confidence, variability and correctness over all epochs, mean over seeds."""
 
     name = "cartography"
-    columns = ("confidence", "variability", "correctness")
+    columns = (
+        ScoreColumn("confidence", "easier", 0.0, 1.0, "mean gold-label probability over epochs"),
+        ScoreColumn("variability", "ambiguous", 0.0, 0.5, "std of gold-label probability over epochs"),
+        ScoreColumn("correctness", "easier", 0.0, 1.0, "fraction of epochs predicted correctly"),
+    )
 
     def score(self, ds, *, dynamics=None, embeddings=None, seed=0) -> pd.DataFrame:
         dyn = _require(dynamics, self.name)
@@ -275,11 +288,12 @@ class CartographyScorer(_DynamicsScorer):
         return self._frame(ds, {"confidence": conf, "variability": var, "correctness": corr})
 
 
-@REGISTRY.register("loss")
+@register
 class LossScorer(_DynamicsScorer):
     """Cross-entropy of the gold label at the last recorded epoch, mean over seeds."""
 
     name = "loss"
+    columns = (ScoreColumn("loss", "harder", 0.0, np.inf, "cross-entropy at the last epoch, mean over seeds"),)
 
     def score(self, ds, *, dynamics=None, embeddings=None, seed=0) -> pd.DataFrame:
         dyn = _require(dynamics, self.name)
@@ -298,31 +312,44 @@ class _LastEpochScorer(_DynamicsScorer):
         return self._frame(ds, {self.name: vals})
 
 
-@REGISTRY.register("margin")
+@register
 class MarginScorer(_LastEpochScorer):
     """Gold-label probability minus the largest other probability at the last epoch, mean over seeds."""
 
     name = "margin"
+    columns = (
+        ScoreColumn("margin", "easier", -1.0, 1.0, "gold prob minus max other prob at the last epoch, mean over seeds"),
+    )
 
     def _values(self, probs, y):
         return margin(probs, y)
 
 
-@REGISTRY.register("entropy")
+@register
 class EntropyScorer(_LastEpochScorer):
     """Entropy of the predictive distribution at the last epoch, mean over seeds."""
 
     name = "entropy"
+    columns = (
+        ScoreColumn(
+            "entropy", "harder", 0.0, np.inf, "predictive entropy (nats, <= log C) at the last epoch, mean over seeds"
+        ),
+    )
 
     def _values(self, probs, y):
         return entropy(probs)
 
 
-@REGISTRY.register("least_confidence")
+@register
 class LeastConfidenceScorer(_LastEpochScorer):
     """One minus the top predicted probability at the last epoch, mean over seeds."""
 
     name = "least_confidence"
+    columns = (
+        ScoreColumn(
+            "least_confidence", "harder", 0.0, 1.0, "1 - max prob (<= 1 - 1/C) at the last epoch, mean over seeds"
+        ),
+    )
 
     def _values(self, probs, y):
         return least_confidence(probs)

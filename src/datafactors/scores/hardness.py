@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import ConfigError, DataError
-from . import COLUMNS, REGISTRY, ScoreColumn, declare
+from .base import COLUMNS, ScoreColumn, Scorer, register
 
 __all__ = ["DEFAULT_MODELS", "buckets", "ensemble_gold_probs", "model_hardness"]
 
@@ -202,23 +202,21 @@ def buckets(
 
 # ---------------------------------------------------------------- registered scorer
 
-declare(
-    ScoreColumn(
-        "model_hardness",
-        "harder",
-        0.0,
-        1.0,
-        "1 - mean out-of-fold gold-label probability of a logistic / kNN / forest ensemble (Hase et al.)",
-    ),
-)
 
-
-@REGISTRY.register("model_hardness")
-class ModelHardnessScorer:
+@register
+class ModelHardnessScorer(Scorer):
     """Model-based hardness on ``embeddings`` (default ``ds.X``) with a K-fold ensemble."""
 
-    needs_dynamics = False
     name = "model_hardness"
+    columns = (
+        ScoreColumn(
+            "model_hardness",
+            "harder",
+            0.0,
+            1.0,
+            "1 - mean out-of-fold gold-label probability of a logistic / kNN / forest ensemble (Hase et al.)",
+        ),
+    )
 
     def __init__(self, models: Sequence[Any] = DEFAULT_MODELS, n_folds: int = 5) -> None:
         self.models, self.n_folds = models, n_folds
@@ -228,4 +226,4 @@ class ModelHardnessScorer:
         if len(X) != ds.n:
             raise DataError(f"embeddings have {len(X)} rows but the dataset has {ds.n}")
         h = model_hardness(X, ds.y, models=self.models, n_folds=self.n_folds, seed=seed)
-        return pd.DataFrame({"model_hardness": h}, index=pd.Index(ds.ids, name="id"))
+        return self._frame(ds, {"model_hardness": h})

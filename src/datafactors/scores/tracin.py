@@ -14,7 +14,7 @@ Gradients are exact over every trainable parameter. For models of ``nn.Linear`` 
 row-wise modules the validation side is summed first, per layer, into the full
 validation gradient ``G_V = sum_v delta_v a_v^T`` (and ``sum_v delta_v`` for the bias),
 and each train example's inner product with it is ``a_z^T G_V^T delta_z`` from the
-factors of :func:`~datafactors.scores._grad.per_sample_linear_grads` — O(n + |V|) work,
+factors of :func:`~datafactors.learners.per_sample_linear_grads` — O(n + |V|) work,
 never an n x |V| matrix. Any other model uses one forward-mode JVP of the per-example
 losses along the validation gradient, which gives the same inner products.
 
@@ -35,7 +35,7 @@ import pandas as pd
 from .._errors import ConfigError, DataError
 from ..dataset import Dataset
 from ..dynamics import TrainingDynamics
-from . import REGISTRY, ScoreColumn, declare
+from .base import ScoreColumn, Scorer, register
 
 __all__ = ["checkpoints_from_dynamics", "tracin_influence", "tracin_self_influence"]
 
@@ -68,7 +68,8 @@ def _val_gradient(model: Any, X_val: Any, y_val: Any) -> dict[str, Any]:
     import torch
     import torch.nn.functional as F
 
-    from ._grad import _check_inputs, _eval_mode
+    from ..learners import check_grad_inputs as _check_inputs
+    from ..learners import eval_mode as _eval_mode
 
     Xv, yv, _ = _check_inputs(model, X_val, y_val, 1)
     names = [k for k, p in model.named_parameters() if p.requires_grad]
@@ -85,7 +86,8 @@ def _dot_jvp(model: Any, X: Any, y: Any, direction: dict[str, Any], batch_size: 
     import torch.nn.functional as F
     from torch.func import functional_call, jvp
 
-    from ._grad import _check_inputs, _eval_mode
+    from ..learners import check_grad_inputs as _check_inputs
+    from ..learners import eval_mode as _eval_mode
 
     X_t, y_t, _ = _check_inputs(model, X, y, batch_size)
     named = dict(model.named_parameters())
@@ -111,7 +113,8 @@ def _dot_jvp(model: Any, X: Any, y: Any, direction: dict[str, Any], batch_size: 
 
 def _dot_factors(model: Any, X: Any, y: Any, X_val: Any, y_val: Any, batch_size: int) -> np.ndarray | None:
     """The same inner products from Linear-layer factors, or None when the model cannot be factored."""
-    from ._grad import _ghost_linears, per_sample_linear_grads
+    from ..learners import ghost_linears as _ghost_linears
+    from ..learners import per_sample_linear_grads
 
     if isinstance(_ghost_linears(model), str):
         return None
@@ -218,7 +221,7 @@ def tracin_self_influence(checkpoints: Checkpoints, X: Any, y: Any, *, batch_siz
     """
     import torch
 
-    from ._grad import per_sample_grad_norms
+    from ..learners import per_sample_grad_norms
 
     ckpts = _check_checkpoints(checkpoints)
     X, y = _check_xy(X, y, "train")
@@ -256,23 +259,6 @@ def reference_split(y: np.ndarray, fraction: float, seed: int) -> np.ndarray:
 
 # ---------------------------------------------------------------- registered scorers
 
-declare(
-    ScoreColumn(
-        "tracin_self",
-        "harder",
-        0.0,
-        np.inf,
-        "TracIn self-influence sum_c lr_c ||grad loss||^2 over checkpoints, mean over seeds",
-    ),
-    ScoreColumn(
-        "tracin",
-        "easier",
-        -np.inf,
-        np.inf,
-        "TracIn influence on a validation set (default: a stratified 20% reference subset), mean over seeds",
-    ),
-)
-
 
 def _require(dynamics: Sequence[TrainingDynamics] | None, name: str) -> Sequence[TrainingDynamics]:
     if not dynamics:
@@ -280,8 +266,8 @@ def _require(dynamics: Sequence[TrainingDynamics] | None, name: str) -> Sequence
     return dynamics
 
 
-@REGISTRY.register("tracin_self")
-class TracInSelfScorer:
+@register
+class TracInSelfScorer(Scorer):
     """TracIn self-influence over the saved checkpoints, mean over seeds.
 
     The squared gradient norms at the checkpoints are the ones the learner already
@@ -290,8 +276,18 @@ class TracInSelfScorer:
     step size) sum every epoch's squared norm with unit weight instead.
     """
 
-    needs_dynamics = True
     name = "tracin_self"
+    columns = (
+        ScoreColumn(
+            "tracin_self",
+            "harder",
+            0.0,
+            np.inf,
+            "TracIn self-influence sum_c lr_c ||grad loss||^2 over checkpoints, mean over seeds",
+        ),
+    )
+    needs_dynamics = True
+    row_wise = True
 
     def score(self, ds, *, dynamics=None, embeddings=None, seed=0) -> pd.DataFrame:
         dyn = _require(dynamics, self.name)
@@ -305,11 +301,11 @@ class TracInSelfScorer:
                 runs.append((d.grad_norms[1:].astype(np.float64) ** 2).sum(axis=0))
             else:
                 raise DataError("score 'tracin_self' needs dynamics with checkpoints or per-example gradient norms")
-        return pd.DataFrame({"tracin_self": np.mean(runs, axis=0)}, index=pd.Index(ds.ids, name="id"))
+        return self._frame(ds, {"tracin_self": np.mean(runs, axis=0)})
 
 
-@REGISTRY.register("tracin")
-class TracInScorer:
+@register
+class TracInScorer(Scorer):
     """TracIn influence of every example on a validation set, mean over seeds.
 
     Parameters
@@ -322,8 +318,17 @@ class TracInScorer:
     val_fraction : float, default 0.2
     """
 
-    needs_dynamics = True
     name = "tracin"
+    columns = (
+        ScoreColumn(
+            "tracin",
+            "easier",
+            -np.inf,
+            np.inf,
+            "TracIn influence on a validation set (default: a stratified 20% reference subset), mean over seeds",
+        ),
+    )
+    needs_dynamics = True
 
     def __init__(self, val: Dataset | None = None, val_fraction: float = 0.2) -> None:
         self.val, self.val_fraction = val, val_fraction
@@ -343,4 +348,4 @@ class TracInScorer:
             tracin_influence(checkpoints_from_dynamics(d), d.model_inputs(ds.X), ds.y, d.model_inputs(Xv_raw), yv)
             for d in dyn
         ]
-        return pd.DataFrame({"tracin": np.mean(runs, axis=0)}, index=pd.Index(ds.ids, name="id"))
+        return self._frame(ds, {"tracin": np.mean(runs, axis=0)})

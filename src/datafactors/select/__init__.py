@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._arrays import check_finite
 from .._errors import ConfigError, DataError
 from .._registry import Registry, import_submodules
 from .._validation import SeedLike, check_random_state, resolve_budget
 from ..dataset import Dataset
-from ._blas import check_finite
 
 REGISTRY: Registry[Any] = Registry("selector")
 
@@ -189,6 +189,41 @@ def select(
     return out
 
 
+def check_strategy(
+    strategy: str,
+    budget: int | float,
+    n: int,
+    params: dict[str, Any] | None = None,
+    *,
+    class_balanced: bool = False,
+    group_balanced: bool = False,
+    has_groups: bool = True,
+) -> int:
+    """Validate a selection request without selecting anything; returns the budget as a count.
+
+    Checks the selector name, the budget against ``n`` rows, the option names against the
+    selector's signature, that ``group_balanced`` has groups to balance over, and the
+    selector's own ``check_params(**params)`` when it defines one. Raises ConfigError /
+    DataError as :func:`select` would.
+    """
+    fn = REGISTRY.get(strategy)
+    k = resolve_budget(budget, n)
+    params = dict(params or {})
+    accepted = set(inspect.signature(fn).parameters) - {"ds", "k", "scores", "embeddings", "rng"}
+    unknown = set(params) - accepted
+    if unknown:
+        raise ConfigError(
+            f"strategy {strategy!r} got unknown option(s) {', '.join(sorted(unknown))}; "
+            f"it accepts: {', '.join(sorted(accepted)) or 'none'}"
+        )
+    if group_balanced and not has_groups:
+        raise DataError("group_balanced=True needs group labels; the dataset has none (pass groups= when building it)")
+    check = getattr(fn, "check_params", None)
+    if check is not None:
+        check(**params)
+    return k
+
+
 import_submodules(__name__, __path__)  # every module registers itself
 
 # The scikit-learn-style classes import scikit-learn, so they load on first use.
@@ -203,4 +238,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["REGISTRY", "select", "uses_embeddings", *_ESTIMATORS]
+__all__ = ["REGISTRY", "check_strategy", "select", "uses_embeddings", *_ESTIMATORS]

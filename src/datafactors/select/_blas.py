@@ -21,6 +21,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from .._errors import DataError
+from .._neighbors import kmeans
 
 DENSE_MAX_ROWS = 20_000
 """Largest n for which a dense (n, n) similarity matrix may be built."""
@@ -29,33 +30,6 @@ EXACT_KNN_MAX_ROWS = 20_000
 """Above this many rows the kNN graph is searched cluster by cluster (approximate)."""
 
 _BLOCK_ELEMS = 1 << 22  # elements of one (rows, cols) distance block: 16 MiB in float32
-
-
-def check_embeddings(X: object, name: str = "embeddings") -> np.ndarray:
-    """``X`` as a C-contiguous float32 (n, d) array with finite values, else DataError naming ``name``."""
-    try:
-        arr = np.asarray(X)
-    except (TypeError, ValueError):
-        raise DataError(f"{name} must be a numeric (n, d) array, got {type(X).__name__}") from None
-    if arr.dtype.kind not in "fiub":
-        raise DataError(f"{name} must be numeric, got dtype {arr.dtype}")
-    if arr.ndim != 2:
-        raise DataError(f"{name} must be a 2-D (n, d) array, got shape {arr.shape}")
-    if arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise DataError(f"{name} must have at least one row and one column, got shape {arr.shape}")
-    out = np.ascontiguousarray(arr, dtype=np.float32)
-    check_finite(out, name)
-    return out
-
-
-def check_finite(X: np.ndarray, name: str = "embeddings") -> None:
-    """DataError naming ``name`` if ``X`` (n, d) holds NaN or inf; checked in row blocks."""
-    for sl in row_blocks(len(X), X.shape[1]):
-        finite = np.isfinite(X[sl])
-        if not finite.all():
-            r, c = np.argwhere(~finite)[0]
-            kind = "NaN" if np.isnan(X[sl][r, c]) else "inf"
-            raise DataError(f"{name} contain non-finite values ({kind} first at row {sl.start + r}, column {c})")
 
 
 def check_count(k: object, n: int, name: str = "k") -> int:
@@ -202,7 +176,7 @@ def knn_graph(
         jobs = [(np.arange(s, min(n, s + 1024)), None) for s in range(0, n, 1024)]
     else:
         n_cells = max(2, int(2 * np.sqrt(n)))
-        cent, labels = kmeans(X, n_cells, seed=seed, niter=10, max_points_per_centroid=64)
+        cent, labels, _ = kmeans(X, n_cells, seed=seed, niter=10, max_points_per_centroid=64, sample="faiss")
         order = np.argsort(labels, kind="stable")
         counts = np.bincount(labels, minlength=n_cells)
         starts = np.concatenate([[0], np.cumsum(counts)])
@@ -254,29 +228,3 @@ def _self_first(Ind: np.ndarray, D: np.ndarray) -> None:
         D[move, c] = D[move, c - 1]
     Ind[:, 0] = rows
     D[:, 0] = 0.0
-
-
-def kmeans(
-    X: np.ndarray,
-    n_clusters: int,
-    *,
-    seed: int = 0,
-    niter: int = 20,
-    max_points_per_centroid: int = 256,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Lloyd's k-means by faiss: (centroids (c, d) float32, labels (n,) int64). Deterministic per seed."""
-    import faiss
-
-    n, d = X.shape
-    km = faiss.Kmeans(
-        d,
-        int(n_clusters),
-        niter=int(niter),
-        seed=int(seed) % (2**31 - 1),
-        verbose=False,
-        min_points_per_centroid=1,
-        max_points_per_centroid=int(max_points_per_centroid),
-    )
-    km.train(np.ascontiguousarray(X, dtype=np.float32))
-    _, lab = km.index.search(np.ascontiguousarray(X, dtype=np.float32), 1)
-    return np.asarray(km.centroids, dtype=np.float32), lab.ravel().astype(np.int64)

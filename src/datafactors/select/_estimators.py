@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from .._arrays import check_embeddings
 from .._validation import resolve_budget
-from ._blas import check_embeddings
 from .cluster import cluster_balanced
 from .facility import facility_location
 from .herding import kernel_herding
@@ -42,7 +42,7 @@ class _Selector(BaseEstimator):
 
     def fit(self, X: Any, y: Any = None) -> _Selector:
         """Select ``budget`` rows of ``X`` (n_samples, n_features); ``y`` is ignored."""
-        Xa = check_embeddings(X, "X")
+        Xa = check_embeddings(X, name="X")
         k = resolve_budget(self.budget, len(Xa))
         ranking, gains = self._select(Xa, k)
         self.ranking_ = np.asarray(ranking, dtype=np.int64)

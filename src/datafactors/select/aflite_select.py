@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import REGISTRY
-from .dedup import _embeddings_of
+from ._common import embeddings_of
 
 
 def aflite_order(removed_round: np.ndarray, predictability: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -55,6 +55,6 @@ def aflite_select(
     """
     from ..scores.aflite import aflite_filter
 
-    X = _embeddings_of(ds, embeddings)
+    X = embeddings_of(ds, embeddings)
     res = aflite_filter(X, ds.y, n, m, cutoff, tau, rng, C=C)
     return aflite_order(res.removed_round, res.predictability, rng)[:k]

@@ -11,10 +11,12 @@ import numbers
 
 import numpy as np
 
+from .._arrays import check_embeddings
 from .._errors import ConfigError
+from .._neighbors import kmeans
 from .._validation import SeedLike, check_random_state, seed_int
 from . import REGISTRY, _balanced_quota, uses_embeddings
-from ._blas import check_count, check_embeddings, kmeans, sq_norms
+from ._blas import check_count, sq_norms
 
 WITHIN = ("random", "nearest")
 
@@ -52,7 +54,7 @@ def cluster_balanced(
     >>> np.bincount(labels[idx]).tolist()
     [2, 2]
     """
-    X = check_embeddings(X, "X")
+    X = check_embeddings(X, name="X")
     n = len(X)
     k = check_count(k, n, "k")
     if n_clusters is None:
@@ -65,7 +67,7 @@ def cluster_balanced(
     if n_clusters == 1:
         centroids, labels = X.mean(axis=0, keepdims=True), np.zeros(n, dtype=np.int64)
     else:
-        centroids, labels = kmeans(X, int(n_clusters), seed=seed_int(rng), niter=niter)
+        centroids, labels, _ = kmeans(X, int(n_clusters), seed=seed_int(rng), niter=niter, sample="faiss")
     counts = np.bincount(labels, minlength=int(n_clusters))
     quota = _balanced_quota(counts, k)
     if within == "random":

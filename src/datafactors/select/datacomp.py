@@ -32,10 +32,12 @@ from typing import Any
 
 import numpy as np
 
+from .._arrays import check_embeddings
 from .._errors import ConfigError, DataError
+from .._neighbors import kmeans, nearest_centroid, unit_rows
 from .._validation import SeedLike
 from . import REGISTRY, _align_scores
-from .dedup import _check_embeddings, _embeddings_of, _nearest_centroid, _requires, _unit, kmeans
+from ._common import embeddings_of, requires
 
 __all__ = ["ClusterFilterResult", "cluster_filter", "quality_order"]
 
@@ -112,17 +114,17 @@ def cluster_filter(
     >>> r.keep.tolist() == [True] * 10 + [False] * 10
     True
     """
-    Ea = _check_embeddings(E, name="E")
-    T = _check_embeddings(target, name="target")
+    Ea = check_embeddings(E, name="E")
+    T = check_embeddings(target, name="target")
     if T.shape[1] != Ea.shape[1]:
         raise DataError(f"target has {T.shape[1]} dimensions but the pool embeddings have {Ea.shape[1]}")
     C, labels, _ = kmeans(Ea, n_clusters, seed=seed, niter=niter, spherical=normalize)
     k = len(C)
-    t_lab, _ = _nearest_centroid(T, C, normalize=normalize)
+    t_lab, _ = nearest_centroid(T, C, normalize=normalize)
     hits = np.bincount(t_lab, minlength=k).astype(np.int64)
-    Tn = _unit(T) if normalize else T
+    Tn = unit_rows(T) if normalize else T
     # distance of every centroid to its nearest target example (fill order for the rest)
-    _, d2 = _nearest_centroid(C, Tn, normalize=False)
+    _, d2 = nearest_centroid(C, Tn, normalize=False)
     order = np.lexsort((np.arange(k), d2, -hits, hits == 0))
     return ClusterFilterResult(hits[labels] > 0, labels, hits, order, C)
 
@@ -145,7 +147,7 @@ def _target_embeddings(ds, E: np.ndarray, target: Any) -> np.ndarray:
         raise DataError("this filter needs target=: target embeddings (m, d), ids of pool rows, or a boolean mask")
     arr = np.asarray(target)
     if arr.ndim == 2:
-        T = _check_embeddings(arr, name="target")
+        T = check_embeddings(arr, name="target")
         if T.shape[1] != E.shape[1]:
             raise DataError(f"target has {T.shape[1]} dimensions but the embeddings have {E.shape[1]}")
         return T
@@ -169,7 +171,7 @@ def _check_threshold(threshold: Any) -> float | None:
 
 
 @REGISTRY.register("quality")
-@_requires("scores")
+@requires("scores")
 def quality_select(
     ds,
     k,
@@ -198,7 +200,7 @@ def quality_select(
 
 
 @REGISTRY.register("cluster_filter")
-@_requires("target")
+@requires("target")
 def cluster_filter_select(
     ds,
     k,
@@ -212,14 +214,14 @@ def cluster_filter_select(
     normalize: bool = True,
 ) -> np.ndarray:
     """Keep rows in the clusters the ``target`` falls into (random ``k`` of them; fill by cluster order)."""
-    E = _embeddings_of(ds, embeddings)
+    E = embeddings_of(ds, embeddings)
     T = _target_embeddings(ds, E, target)
     res = cluster_filter(E, T, n_clusters=n_clusters, seed=rng, niter=niter, normalize=normalize)
     return np.lexsort((rng.permutation(ds.n), _fill_rank(res)))[:k]
 
 
 @REGISTRY.register("quality_cluster")
-@_requires("scores", "target")
+@requires("scores", "target")
 def quality_cluster_select(
     ds,
     k,
@@ -236,7 +238,7 @@ def quality_cluster_select(
 ) -> np.ndarray:
     """Quality score intersected with the cluster filter: the best ``k`` by quality within the kept clusters."""
     v = _align_scores(ds, scores, score)
-    E = _embeddings_of(ds, embeddings)
+    E = embeddings_of(ds, embeddings)
     T = _target_embeddings(ds, E, target)
     res = cluster_filter(E, T, n_clusters=n_clusters, seed=rng, niter=niter, normalize=normalize)
     q = -v if higher_is_better else v

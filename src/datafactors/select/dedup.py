@@ -40,174 +40,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._arrays import check_embeddings
 from .._errors import ConfigError, DataError
-from .._validation import SeedLike, check_random_state, resolve_budget, seed_int
+from .._neighbors import check_n_clusters, kmeans, unit_rows
+from .._validation import SeedLike, check_random_state, resolve_budget
 from . import REGISTRY
+from ._common import embeddings_of
 
 __all__ = [
     "SemDeDupResult",
     "exact_duplicate_groups",
-    "kmeans",
     "semdedup",
     "semdedup_eps_for_keep",
     "semdedup_max_similarity",
 ]
 
 _BLOCK_FLOATS = 2**23  # one block of similarities stays under 32 MiB
-_MAX_POINTS_PER_CENTROID = 256  # faiss's default training-sample cap per centroid
-
-
-# ---------------------------------------------------------------- shared helpers (used by sibling modules)
-
-
-def _check_embeddings(E: Any, n: int | None = None, name: str = "embeddings") -> np.ndarray:
-    """``E`` as a finite C-contiguous float32 (n, d) array (no copy when it already is one)."""
-    try:
-        Ea = np.asarray(E, dtype=np.float32)
-    except (TypeError, ValueError):
-        raise DataError(f"{name} must be a numeric (n, d) array") from None
-    if Ea.ndim != 2 or Ea.shape[0] < 1 or Ea.shape[1] < 1:
-        raise DataError(f"{name} must have shape (n, d) with n >= 1 and d >= 1, got {Ea.shape}")
-    if n is not None and Ea.shape[0] != n:
-        raise DataError(f"{name} has {Ea.shape[0]} rows but the dataset has {n}")
-    bad = ~np.isfinite(Ea)
-    if bad.any():
-        r, c = np.argwhere(bad)[0]
-        raise DataError(f"{name} contain {int(bad.sum())} NaN or inf values (first at row {r}, column {c})")
-    return np.ascontiguousarray(Ea)
-
-
-def _requires(*names: str):
-    """Mark a selector with the side inputs a caller must supply (``scores``, ``target``, ``groups`` ...).
-
-    Sets ``fn.requires``, so generic callers (a contract test over the registry, a config
-    validator) can tell which selectors cannot run on a bare dataset.
-    """
-
-    def deco(fn):
-        fn.requires = tuple(names)
-        return fn
-
-    return deco
-
-
-def _embeddings_of(ds: Any, embeddings: Any) -> np.ndarray:
-    return _check_embeddings(ds.X if embeddings is None else embeddings, ds.n)
-
-
-def _unit(X: np.ndarray) -> np.ndarray:
-    """L2-normalised float32 copy of the rows of ``X``; all-zero rows stay zero."""
-    X = np.asarray(X, dtype=np.float32)
-    norms = np.sqrt(np.einsum("ij,ij->i", X, X))
-    inv = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
-    return X * inv[:, None]
-
-
-def _check_n_clusters(n_clusters: Any, n: int, name: str = "n_clusters") -> int:
-    """``n_clusters`` as an int in [1, n]; None gives round(sqrt(n))."""
-    if n_clusters is None:
-        return int(max(1, min(n, round(np.sqrt(n)))))
-    if isinstance(n_clusters, (bool, np.bool_)) or not isinstance(n_clusters, numbers.Integral) or n_clusters < 1:
-        raise ConfigError(f"{name} == {n_clusters!r}, must be an int >= 1")
-    if n_clusters > n:
-        raise ConfigError(f"{name} == {n_clusters}, must be <= the number of rows ({n})")
-    return int(n_clusters)
-
-
-def _nearest_centroid(
-    X: np.ndarray, C: np.ndarray, *, normalize: bool, block_floats: int = _BLOCK_FLOATS
-) -> tuple[np.ndarray, np.ndarray]:
-    """Label and squared distance of every row of ``X`` to its nearest row of ``C``.
-
-    Float32 BLAS in blocks of rows (``block x k`` entries at a time). With ``normalize`` the
-    rows of ``X`` are L2-normalised block by block first (so no normalised copy of X exists).
-    """
-    n, k = X.shape[0], C.shape[0]
-    C = np.ascontiguousarray(C, dtype=np.float32)
-    c2 = np.einsum("ij,ij->i", C, C)
-    labels = np.empty(n, dtype=np.int64)
-    d2 = np.empty(n, dtype=np.float32)
-    rows = max(1, min(n, block_floats // max(1, k)))
-    for start in range(0, n, rows):
-        xb = X[start : start + rows]
-        xb = _unit(xb) if normalize else np.asarray(xb, dtype=np.float32)
-        # ||x||^2 is constant along a row: argmin of ||c||^2 - 2 x.c is the nearest centroid.
-        s = xb @ C.T
-        s *= -2.0
-        s += c2[None, :]
-        lab = np.argmin(s, axis=1)
-        labels[start : start + len(xb)] = lab
-        x2 = np.einsum("ij,ij->i", xb, xb)
-        d2[start : start + len(xb)] = np.maximum(s[np.arange(len(xb)), lab] + x2, 0.0)
-    return labels, d2
-
-
-def kmeans(
-    X: Any,
-    n_clusters: int | None = None,
-    *,
-    seed: SeedLike = 0,
-    niter: int = 20,
-    spherical: bool = True,
-    max_points_per_centroid: int = _MAX_POINTS_PER_CENTROID,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """k-means with faiss, trained on a sample and applied to every row in BLAS blocks.
-
-    Parameters
-    ----------
-    X : (n, d) float embeddings.
-    n_clusters : int in [1, n]; None gives ``round(sqrt(n))``.
-    seed : int or Generator; picks the training sample and seeds faiss.
-    niter : Lloyd iterations.
-    spherical : cosine k-means: rows are L2-normalised (block by block, never all at once)
-        and the centroids kept on the unit sphere, as SemDeDup and DataComp do.
-    max_points_per_centroid : the training sample holds at most this many rows per
-        centroid (faiss's default 256); every row is assigned afterwards.
-
-    Returns
-    -------
-    centroids : (n_clusters, d) float32.
-    labels : (n,) int64 cluster of every row.
-    sq_dist : (n,) float32 squared distance of every (normalised, if spherical) row to its centroid.
-
-    Examples
-    --------
-    >>> X = np.r_[np.zeros((20, 2)), np.ones((20, 2)) * 10] + np.random.default_rng(0).normal(size=(40, 2))
-    >>> _, labels, _ = kmeans(X, 2, spherical=False)
-    >>> len(set(labels[:20])), len(set(labels[20:])), bool(labels[0] != labels[-1])
-    (1, 1, True)
-    """
-    Xa = _check_embeddings(X, name="X")
-    n, d = Xa.shape
-    k = _check_n_clusters(n_clusters, n)
-    if isinstance(niter, bool) or not isinstance(niter, numbers.Integral) or niter < 1:
-        raise ConfigError(f"niter == {niter!r}, must be an int >= 1")
-    rng = check_random_state(seed)
-    cap = max(1, int(max_points_per_centroid)) * k
-    sample = np.sort(rng.choice(n, size=cap, replace=False)) if n > cap else np.arange(n)
-    Xs = Xa[sample]
-    Xs = _unit(Xs) if spherical else np.ascontiguousarray(Xs, dtype=np.float32)
-    if k == 1:
-        C = Xs.mean(axis=0, keepdims=True, dtype=np.float64).astype(np.float32)
-        if spherical:
-            C = _unit(C)
-    else:
-        import faiss
-
-        km = faiss.Kmeans(
-            d,
-            k,
-            niter=int(niter),
-            seed=seed_int(rng),
-            spherical=bool(spherical),
-            verbose=False,
-            min_points_per_centroid=1,  # small inputs: no "please provide more points" warning
-            max_points_per_centroid=len(Xs),  # the sample was drawn above, from the seed
-        )
-        km.train(np.ascontiguousarray(Xs))
-        C = np.asarray(km.centroids, dtype=np.float32).reshape(k, d)
-    labels, d2 = _nearest_centroid(Xa, C, normalize=spherical)
-    return C, labels, d2
 
 
 # ---------------------------------------------------------------- exact dedup
@@ -402,9 +250,9 @@ def semdedup_max_similarity(
     >>> [round(float(v), 3) for v in r.max_sim]
     [1.0, -1.0, 0.01]
     """
-    Ea = _check_embeddings(E, name="E")
+    Ea = check_embeddings(E, name="E")
     n = len(Ea)
-    k = _check_n_clusters(n_clusters, n)
+    k = check_n_clusters(n_clusters, n)
     if keep not in ("hard", "easy", "random"):
         raise ConfigError(f"keep == {keep!r}, must be 'hard', 'easy' or 'random'")
     if isinstance(block_floats, bool) or not isinstance(block_floats, numbers.Integral) or block_floats < 1:
@@ -432,7 +280,7 @@ def semdedup_max_similarity(
         if len(idx) == 1:
             max_sim[idx] = -1.0
             continue
-        max_sim[idx] = _cluster_max_sim(_unit(Ea[idx]), int(block_floats), cache)
+        max_sim[idx] = _cluster_max_sim(unit_rows(Ea[idx]), int(block_floats), cache)
     return SemDeDupResult(max_sim, labels, position, C)
 
 
@@ -519,6 +367,6 @@ def semdedup_select(
     Embeddings default to ``ds.X``. The kept set is the one ``semdedup_eps_for_keep(M, k)``
     keeps; ties at the cut (rows sharing the cut value of ``M``) are broken by the seed.
     """
-    E = _embeddings_of(ds, embeddings)
+    E = embeddings_of(ds, embeddings)
     res = semdedup_max_similarity(E, n_clusters=n_clusters, seed=rng, keep=keep, niter=niter)
     return np.lexsort((rng.permutation(ds.n), res.max_sim))[:k]

@@ -22,7 +22,7 @@ import numpy as np
 from .._errors import DataError
 from ..dataset import Dataset
 from . import REGISTRY
-from .dedup import _embeddings_of, _requires
+from ._common import embeddings_of, requires
 
 __all__ = ["dfn_agreement", "trusted_rows"]
 
@@ -76,7 +76,7 @@ def dfn_agreement(
     """
     from ..learners import make_learner
 
-    E = _embeddings_of(ds, embeddings)
+    E = embeddings_of(ds, embeddings)
     rows = trusted_rows(ds, trusted)
     present = np.unique(ds.y[rows])
     if len(present) < 2:
@@ -88,7 +88,7 @@ def dfn_agreement(
 
 
 @REGISTRY.register("dfn")
-@_requires("trusted")
+@requires("trusted")
 def dfn_select(
     ds,
     k,

@@ -42,7 +42,7 @@ import pandas as pd
 
 from .._errors import ConfigError, DataError
 from . import REGISTRY
-from .dedup import _requires
+from ._common import requires
 from .mixture import _interleave, domains_of, mixture_quota
 
 __all__ = [
@@ -304,7 +304,7 @@ def _group_rows(inv: np.ndarray, G: int, rng: np.random.Generator) -> list[np.nd
 
 
 @REGISTRY.register("equitable")
-@_requires("groups")
+@requires("groups")
 def equitable_select(
     ds,
     k,

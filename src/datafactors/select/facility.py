@@ -29,10 +29,11 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .._arrays import check_embeddings
 from .._errors import ConfigError, DataError
 from .._validation import SeedLike, check_random_state, seed_int
 from . import REGISTRY, uses_embeddings
-from ._blas import DENSE_MAX_ROWS, check_count, check_embeddings, dense_sq_dists, knn_graph, one_blas_thread, row_blocks
+from ._blas import DENSE_MAX_ROWS, check_count, dense_sq_dists, knn_graph, one_blas_thread, row_blocks
 
 METRICS = ("euclidean", "cosine")
 DEFAULT_SPARSE_NEIGHBORS = 16
@@ -252,7 +253,7 @@ def facility_location(
     >>> idx.tolist()
     [2, 4]
     """
-    X = check_embeddings(X, "X")
+    X = check_embeddings(X, name="X")
     n = len(X)
     k = check_count(k, n, "k")
     if metric not in METRICS:

@@ -15,10 +15,11 @@ import numbers
 
 import numpy as np
 
+from .._arrays import check_embeddings
 from .._errors import ConfigError
 from .._validation import SeedLike, check_random_state
 from . import REGISTRY, uses_embeddings
-from ._blas import check_count, check_embeddings, column_mean, one_blas_thread, row_blocks, sq_dists, sq_norms
+from ._blas import check_count, column_mean, one_blas_thread, row_blocks, sq_dists, sq_norms
 
 KERNELS = ("rbf", "linear")
 MEAN_SAMPLES = 20_000
@@ -56,7 +57,7 @@ def kernel_herding(
     >>> kernel_herding(X, 2, gamma=0.5)[0].tolist()  # the middle of the big clump, then the small one
     [1, 3]
     """
-    X = check_embeddings(X, "X")
+    X = check_embeddings(X, name="X")
     n, d = X.shape
     k = check_count(k, n, "k")
     if kernel not in KERNELS:

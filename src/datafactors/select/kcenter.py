@@ -13,10 +13,11 @@ import numbers
 
 import numpy as np
 
+from .._arrays import check_embeddings
 from .._errors import DataError
 from .._validation import SeedLike, check_random_state
 from . import REGISTRY, uses_embeddings
-from ._blas import check_count, check_embeddings, column_mean, one_blas_thread, row_blocks, sq_norms
+from ._blas import check_count, column_mean, one_blas_thread, row_blocks, sq_norms
 
 
 def kcenter_greedy(X: object, k: int, *, start: int | None = None, seed: SeedLike = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -43,7 +44,7 @@ def kcenter_greedy(X: object, k: int, *, start: int | None = None, seed: SeedLik
     >>> idx.tolist(), gains.tolist()
     ([0, 2, 3], [inf, 10.0, 4.0])
     """
-    X = check_embeddings(X, "X")
+    X = check_embeddings(X, name="X")
     n = len(X)
     k = check_count(k, n, "k")
     if start is None:
@@ -86,6 +87,8 @@ def _kcenter(X: np.ndarray, k: int, start: int) -> tuple[np.ndarray, np.ndarray]
             near = np.flatnonzero(mind >= best - tol)
             if len(near) > 1:
                 j, best = _exact_farthest(X, near, picks[: t + 1])
+            elif best <= tol:  # a distance this small is float32 cancellation noise: measure it exactly
+                _, best = _exact_farthest(X, near, picks[: t + 1])
             gains[t + 1] = float(np.sqrt(max(best, 0.0)))
     return picks, gains
 

@@ -33,7 +33,7 @@ import numpy as np
 from .._errors import ConfigError, DataError
 from ..dataset import Dataset
 from . import REGISTRY
-from .dedup import _requires
+from ._common import requires
 
 __all__ = ["DomainSchedule", "domains_of", "mixture_quota", "upsampling_schedule"]
 
@@ -149,7 +149,7 @@ def _interleave(groups_rows: list[np.ndarray]) -> np.ndarray:
 
 
 @REGISTRY.register("mixture")
-@_requires("groups")
+@requires("groups")
 def mixture_select(
     ds,
     k,

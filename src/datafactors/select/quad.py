@@ -41,10 +41,11 @@ import numpy as np
 import pandas as pd
 
 from .._errors import ConfigError, DataError
+from .._neighbors import kmeans
 from .._validation import SeedLike, check_random_state
 from ..dataset import Dataset
 from . import REGISTRY, _align_scores
-from .dedup import _embeddings_of, kmeans
+from ._common import embeddings_of
 
 __all__ = ["QuadResult", "quad", "tracin_influence_fn", "ucb"]
 
@@ -149,9 +150,9 @@ def quad(
     >>> bool((r.order < 40).all())
     True
     """
-    from .dedup import _check_embeddings
+    from .._arrays import check_embeddings
 
-    Ea = _check_embeddings(E, name="E")
+    Ea = check_embeddings(E, name="E")
     n = len(Ea)
     if isinstance(k, (bool, np.bool_)) or not isinstance(k, numbers.Integral) or not 1 <= k <= n:
         raise DataError(f"k == {k!r}, must be an int in [1, {n}]")
@@ -303,7 +304,7 @@ def quad_select(
     normalize: bool = True,
 ) -> np.ndarray:
     """Quad: cluster bandit (UCB) over influence; ``influence=`` names a score column, else TracIn on a proxy."""
-    E = _embeddings_of(ds, embeddings)
+    E = embeddings_of(ds, embeddings)
     if influence is not None or (scores is not None and not hasattr(scores, "columns")):
         values = _align_scores(ds, scores, influence)
 

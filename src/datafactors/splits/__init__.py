@@ -10,8 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import ConfigError, DataError
+from .._errors import DataError
 from .._registry import Registry, import_submodules
+from .._splitting import n_test_rows, stratified_indices
 from .._validation import SeedLike, check_random_state
 
 REGISTRY: Registry[Any] = Registry("split")
@@ -50,21 +51,10 @@ def split(ds, kind: str, seed: SeedLike = 0, **params: Any) -> Split:
     return fn(ds, seed=seed, **params)
 
 
-def _test_count(n: int, test_size: float | int) -> int:
-    if isinstance(test_size, bool) or not isinstance(test_size, (int, float)):
-        raise ConfigError(f"test_size == {test_size!r}, must be a fraction in (0, 1) or a count")
-    k = int(test_size) if isinstance(test_size, int) else int(round(test_size * n))
-    if isinstance(test_size, float) and not 0 < test_size < 1:
-        raise ConfigError(f"test_size == {test_size}, a fraction must be in (0, 1)")
-    if not 1 <= k <= n - 1:
-        raise DataError(f"test_size gives {k} test examples of {n}; need between 1 and {n - 1}")
-    return k
-
-
 @REGISTRY.register("random")
 def random_split(ds, *, seed: SeedLike = 0, test_size: float | int = 0.2) -> Split:
     """Uniform random train/test split."""
-    k = _test_count(ds.n, test_size)
+    k = n_test_rows(ds.n, test_size)
     perm = check_random_state(seed).permutation(ds.n)
     return Split(train=np.sort(perm[k:]), test=np.sort(perm[:k]))
 
@@ -72,15 +62,11 @@ def random_split(ds, *, seed: SeedLike = 0, test_size: float | int = 0.2) -> Spl
 @REGISTRY.register("stratified")
 def stratified_split(ds, *, seed: SeedLike = 0, test_size: float | int = 0.2) -> Split:
     """Train/test split keeping each class's share (scikit-learn's StratifiedShuffleSplit)."""
-    from sklearn.model_selection import StratifiedShuffleSplit
-
-    k = _test_count(ds.n, test_size)
-    if ds.class_counts().min() < 2:
+    n_test_rows(ds.n, test_size)  # a bad test_size is reported before missing classes, as always
+    if ds.class_counts().min() < 2:  # counts every declared class, also an absent one
         raise DataError("stratified split needs at least 2 examples of every class")
-    rng = check_random_state(seed)
-    sss = StratifiedShuffleSplit(n_splits=1, test_size=k, random_state=int(rng.integers(2**31 - 1)))
-    tr, te = next(sss.split(np.zeros(ds.n), ds.y))
-    return Split(train=np.sort(tr), test=np.sort(te))
+    train, test = stratified_indices(ds.y, seed=seed, test_size=test_size)
+    return Split(train=train, test=test)
 
 
 import_submodules(__name__, __path__)  # further split modules register themselves

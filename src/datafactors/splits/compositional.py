@@ -7,75 +7,13 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .._errors import ConfigError, DataError
+from .._errors import ConfigError
+from .._splitting import held_out_combinations
 from .._validation import SeedLike, check_random_state
 from . import REGISTRY, Split
 from ._common import carve_test, column_values, share
 
-
-def held_out_combinations(
-    frame: pd.DataFrame, ood_size: float = 0.2, *, seed: SeedLike = 0, where: str = "the data"
-) -> list[tuple]:
-    """Attribute-value combinations to hold out so that every single value stays in training.
-
-    Combinations are visited in a seeded random order; one is held out when every
-    value it contains still occurs in some other combination left in training.
-    Holding out stops once the held-out combinations cover ``ood_size`` of the rows.
-
-    Parameters
-    ----------
-    frame : one column per attribute, one row per example.
-
-    Returns
-    -------
-    list of tuples (one value per attribute, in column order).
-
-    Raises
-    ------
-    DataError
-        When an attribute has a single value, or no combination can be held out
-        (e.g. the attributes determine one another), saying which.
-
-    Examples
-    --------
-    >>> f = pd.DataFrame({"shape": ["ball", "ball", "cube", "cube"], "color": ["red", "blue", "red", "blue"]})
-    >>> len(held_out_combinations(f, 0.25))
-    1
-    """
-    cols = [str(c) for c in frame.columns]
-    if len(cols) < 2:
-        raise ConfigError(f"a compositional split needs at least 2 attribute columns, got {cols}")
-    for c in cols:
-        vals = frame[c].unique()
-        if len(vals) < 2:
-            raise DataError(
-                f"attribute {c!r} in {where} has a single value ({vals[0]!r}): a compositional split is impossible "
-                "with it, since no combination can be held out while that value's combinations stay seen; "
-                "drop it from the attributes"
-            )
-    combos = frame.astype(str).value_counts(sort=False)
-    keys = list(combos.index)
-    combos_per_value = {c: pd.Series([k[i] for k in keys]).value_counts().to_dict() for i, c in enumerate(cols)}
-    rng = check_random_state(seed)
-    target = ood_size * len(frame)
-    held: list[tuple] = []
-    total = 0
-    for j in rng.permutation(len(keys)):
-        if held and total >= target:
-            break
-        key = keys[j]
-        if all(combos_per_value[c][key[i]] > 1 for i, c in enumerate(cols)):
-            held.append(tuple(key))
-            total += int(combos[key])
-            for i, c in enumerate(cols):
-                combos_per_value[c][key[i]] -= 1
-    if not held:
-        raise DataError(
-            f"compositional split impossible in {where}: every one of the {len(keys)} combinations of "
-            f"{', '.join(map(repr, cols))} is the only one holding some value, so none can be held out while "
-            "every single value stays in training (are the attributes determined by one another?)"
-        )
-    return held
+__all__ = ["held_out_combinations"]
 
 
 @REGISTRY.register("compositional")

@@ -131,7 +131,7 @@ def make_gcog(
     pairs = list(itertools.product(colors, shapes))
     held: set[tuple[str, str]] = set()
     if kind == "systematic":
-        from ..splits.compositional import held_out_combinations
+        from .._splitting import held_out_combinations
 
         frame = pd.DataFrame(pairs, columns=["color", "shape"])
         held = {tuple(h) for h in held_out_combinations(frame, frac, seed=rng, where="the colour-shape pairs")}

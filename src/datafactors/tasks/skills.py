@@ -111,7 +111,7 @@ def make_skills(
     >>> set(d.train.groups).isdisjoint(set(d.test.groups))
     True
     """
-    from ..splits.compositional import held_out_combinations
+    from .._splitting import held_out_combinations
 
     k = check_int(n_skills, "n_skills", 3, len(SKILLS))
     m = check_int(combo_size, "combo_size", 2, k - 1)

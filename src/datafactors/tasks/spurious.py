@@ -63,11 +63,11 @@ def _with_spurious(X, base_y, ids, s, rng, dims, strength, noise, name) -> Datas
 
 def _base_arrays(base: str, n_train: int | None, n_test: int | None, seed: int):
     if base == "mnist1d":
-        from ..io.builtins import _mnist1d_arrays
+        from ..io.builtins import mnist1d_arrays
 
         ntr = 4000 if n_train is None else n_train
         nte = 1000 if n_test is None else n_test
-        arr = _mnist1d_arrays(ntr + nte, ntr / (ntr + nte), seed)
+        arr = mnist1d_arrays(ntr + nte, ntr / (ntr + nte), seed)
         return arr["x"], arr["y"], arr["x_test"], arr["y_test"]
     from ..io.builtins import digits
 

@@ -1,10 +1,11 @@
-"""Learning-curve fitting from stored trials, and trial planning helpers."""
+"""Learning-curve fitting from stored trials (analysis.curves), and the runner's trial planning helpers."""
 
 import numpy as np
 import pytest
 
+from datafactors.analysis.curves import FIT_COLUMNS, fit_curves
 from datafactors.experiment.config import config_from_dict
-from datafactors.experiment.runner import fit_curves, protocol_sentence, trial_epochs, trial_id
+from datafactors.experiment.runner import protocol_sentence, trial_epochs, trial_id
 from datafactors.store import RunStore
 
 
@@ -15,17 +16,36 @@ def _fill(store, alpha=3.0, beta=-0.5, gamma=0.1, strategies=("random", "hardest
                 err = alpha * n**beta + gamma + 0.002 * (seed - 1) + 0.01 * s_i
                 tid = trial_id(strategy, n / 4000, seed, "mlp")
                 store.write_trial(
-                    {"trial_id": tid, "strategy": strategy, "budget": n / 4000, "n_train": n, "seed": seed,
-                     "learner": "mlp", "status": "ok", "error": None, "seconds": 0.1},
+                    {
+                        "trial_id": tid,
+                        "strategy": strategy,
+                        "budget": n / 4000,
+                        "n_train": n,
+                        "seed": seed,
+                        "learner": "mlp",
+                        "status": "ok",
+                        "error": None,
+                        "seconds": 0.1,
+                    },
                     [("id_test", "accuracy", 1 - err), ("ood_test", "accuracy", 1 - err - 0.2)],
                 )
 
 
 def test_fit_curves_recovers_power_law_and_targets(tmp_path):
-    cfg = config_from_dict({"fit": {"n_boot": 50}})
     with RunStore(tmp_path) as st:
         _fill(st)
-        fits, curves, targets = fit_curves(st, cfg, n_full=4000)
+        cf = fit_curves(st, n_full=4000, n_boot=50)
+    fits, curves, targets = cf.fits, cf.curve_points, cf.targets
+    assert list(fits.columns) == FIT_COLUMNS
+    # the bootstrap draws behind the intervals are kept, 50 per fitted curve
+    assert len(cf.draws) == 4 * 50 and set(cf.draws.columns) == {
+        "strategy",
+        "eval_set",
+        "draw",
+        "alpha",
+        "beta",
+        "gamma",
+    }
     assert len(fits) == 4 and set(fits.status) == {"ok"}
     r = fits[(fits.strategy == "random") & (fits.eval_set == "id_test")].iloc[0]
     assert r.alpha == pytest.approx(3.0, rel=0.15)
@@ -46,21 +66,31 @@ def test_fit_curves_recovers_power_law_and_targets(tmp_path):
 
 
 def test_explicit_target_below_floor_is_unreachable(tmp_path):
-    cfg = config_from_dict({"fit": {"n_boot": 20, "target_error": 0.05}})
     with RunStore(tmp_path) as st:
         _fill(st, strategies=("random",))
-        fits, _, _ = fit_curves(st, cfg, n_full=4000)
+        fits = fit_curves(st, n_full=4000, n_boot=20, target_error=0.05).fits
     r = fits[fits.eval_set == "id_test"].iloc[0]
     assert not bool(r.reachable) and np.isinf(r.n_needed)
 
 
 def test_too_few_sizes_records_reason(tmp_path):
-    cfg = config_from_dict({"fit": {"n_boot": 10}})
     with RunStore(tmp_path) as st:
-        st.write_trial({"trial_id": "a", "strategy": "random", "budget": 1.0, "n_train": 100, "seed": 0,
-                        "learner": "mlp", "status": "ok", "error": None, "seconds": 0.1},
-                       [("id_test", "accuracy", 0.9)])
-        fits, curves, _ = fit_curves(st, cfg, n_full=100)
+        st.write_trial(
+            {
+                "trial_id": "a",
+                "strategy": "random",
+                "budget": 1.0,
+                "n_train": 100,
+                "seed": 0,
+                "learner": "mlp",
+                "status": "ok",
+                "error": None,
+                "seconds": 0.1,
+            },
+            [("id_test", "accuracy", 0.9)],
+        )
+        cf = fit_curves(st, n_full=100, n_boot=10)
+    fits, curves = cf.fits, cf.curve_points
     assert fits.iloc[0].status != "ok" and "3" in fits.iloc[0].status
     assert curves.empty
 

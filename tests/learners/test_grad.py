@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from datafactors import DataError
-from datafactors.scores._grad import LinearFactors, grad_dot, per_sample_grad_norms, per_sample_linear_grads
+from datafactors.learners import LinearFactors, grad_dot, per_sample_grad_norms, per_sample_linear_grads
 
 
 def _mlp(seed: int = 0) -> nn.Sequential:

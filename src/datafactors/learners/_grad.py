@@ -30,7 +30,15 @@ from torch import nn
 
 from .._errors import DataError
 
-__all__ = ["LinearFactors", "grad_dot", "per_sample_grad_norms", "per_sample_linear_grads"]
+__all__ = [
+    "LinearFactors",
+    "check_grad_inputs",
+    "eval_mode",
+    "ghost_linears",
+    "grad_dot",
+    "per_sample_grad_norms",
+    "per_sample_linear_grads",
+]
 
 # Modules that hold no parameters and act on each example's row on its own; a model
 # made of these and nn.Linear layers takes the ghost-norm path.
@@ -97,7 +105,8 @@ class _NotGhostable(Exception):
 # ----------------------------------------------------------------------------- helpers
 
 
-def _check_inputs(model: Any, X: Any, y: Any, batch_size: Any) -> tuple[torch.Tensor, torch.Tensor, torch.dtype]:
+def check_grad_inputs(model: Any, X: Any, y: Any, batch_size: Any) -> tuple[torch.Tensor, torch.Tensor, torch.dtype]:
+    """``(X, y, dtype)`` as tensors on the model's device and dtype, after checking model, shapes and batch size."""
     if not isinstance(model, nn.Module):
         raise DataError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
@@ -121,7 +130,7 @@ def _check_inputs(model: Any, X: Any, y: Any, batch_size: Any) -> tuple[torch.Te
 
 
 @contextmanager
-def _eval_mode(model: nn.Module) -> Iterator[None]:
+def eval_mode(model: nn.Module) -> Iterator[None]:
     """Put every submodule in eval mode; afterwards restore each one's flag and tensors.
 
     The tensors are restored too because ``functional_call`` swaps parameters in and
@@ -147,7 +156,7 @@ def _loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(logits, y, reduction="sum")
 
 
-def _ghost_linears(model: nn.Module) -> list[tuple[str, nn.Linear]] | str:
+def ghost_linears(model: nn.Module) -> list[tuple[str, nn.Linear]] | str:
     """The model's Linear layers in call order, or why the ghost-norm path cannot be used."""
     linears: list[tuple[str, nn.Linear]] = []
     unknown: list[str] = []
@@ -281,16 +290,16 @@ def per_sample_grad_norms(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *,
     Examples
     --------
     >>> import torch
-    >>> from datafactors.scores._grad import per_sample_grad_norms
+    >>> from datafactors.learners import per_sample_grad_norms
     >>> model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
     >>> per_sample_grad_norms(model, torch.randn(5, 3), torch.tensor([0, 1, 0, 1, 1])).shape
     (5,)
     """
-    X_t, y_t, _ = _check_inputs(model, X, y, batch_size)
+    X_t, y_t, _ = check_grad_inputs(model, X, y, batch_size)
     if X_t.shape[0] == 0:
         return np.zeros(0, dtype=np.float64)
-    linears = _ghost_linears(model)
-    with _eval_mode(model):
+    linears = ghost_linears(model)
+    with eval_mode(model):
         sq = None
         if not isinstance(linears, str):
             try:
@@ -332,18 +341,18 @@ def per_sample_linear_grads(
     Examples
     --------
     >>> import torch
-    >>> from datafactors.scores._grad import grad_dot, per_sample_linear_grads
+    >>> from datafactors.learners import grad_dot, per_sample_linear_grads
     >>> model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
     >>> f = per_sample_linear_grads(model, torch.randn(5, 3), torch.tensor([0, 1, 0, 1, 1]))
     >>> [layer.a.shape for layer in f], grad_dot(f, f).shape
     ([(5, 3), (5, 4)], (5, 5))
     """
-    X_t, y_t, _ = _check_inputs(model, X, y, batch_size)
-    linears = _ghost_linears(model)
+    X_t, y_t, _ = check_grad_inputs(model, X, y, batch_size)
+    linears = ghost_linears(model)
     if isinstance(linears, str):
         raise DataError(f"per_sample_linear_grads needs a model of Linear and row-wise modules only: {linears}")
     chunks: list[list[tuple[torch.Tensor, torch.Tensor]]] = []
-    with _eval_mode(model):
+    with eval_mode(model):
         for start in range(0, X_t.shape[0], batch_size):
             try:
                 chunks.append(

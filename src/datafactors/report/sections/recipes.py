@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._errors import DataError
-from ._html import esc, missing, note, table
-from ._load import RunData
+from ..._errors import DataError
+from .._html import esc, missing, note, table
+from .._load import RunData
 
 MAX_MEASURED = 8
 
 
 def read_verdicts(run: RunData) -> tuple[list[dict[str, Any]] | None, str]:
     """The saved verdicts, or None and why they are unavailable."""
-    from ..recipes._verdicts import VERDICTS_FILE, load_verdicts
+    from ...recipes import VERDICTS_FILE, load_verdicts
 
     if not (run.run_dir / VERDICTS_FILE).is_file():
         return None, (

@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from ._figures import _layout, fig_html, score_columns
-from ._html import esc, fmt_int, fmt_num, missing, note, table
-from ._load import RunData
+from .._figures import _layout, fig_html, score_columns
+from .._html import esc, fmt_int, fmt_num, missing, note, table
+from .._load import RunData
 
 MIN_PAIRS = 3
 TOP_PAIRS = 10
@@ -46,7 +46,7 @@ def spearman_matrix(scores: pd.DataFrame, cols: list[str]) -> tuple[pd.DataFrame
 def _hardness_sign(col: str) -> int | None:
     """+1 / -1 when the column declares higher = harder / easier; None when unknown or ambiguous."""
     try:
-        from ..scores import COLUMNS
+        from ...scores import COLUMNS
     except ImportError:  # the report must not depend on every score module importing
         return None
     c = COLUMNS.get(col)

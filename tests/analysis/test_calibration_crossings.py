@@ -1,7 +1,8 @@
 """The run folder's derived evaluation tables (calibration, crossings) and their report sections.
 
 These wire the metrics and scaling functions to the stored predictions and fits; they live
-in datafactors.report._calibration_extra and are written by the runner's evaluation_tables.
+in datafactors.analysis (calibration, crossings), are written by derive(), and the report
+sections only render them.
 """
 
 from __future__ import annotations
@@ -12,17 +13,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from datafactors.experiment.runner import evaluation_tables
+from datafactors.analysis import derive
+from datafactors.analysis.calibration import CALIBRATION_COLUMNS, calibration_table
+from datafactors.analysis.crossings import CROSSING_COLUMNS, crossings_table, segments_table
 from datafactors.metrics import calibration_report
-from datafactors.report._calibration_extra import (
-    CALIBRATION_COLUMNS,
-    CROSSING_COLUMNS,
-    calibration_scaling_html,
-    calibration_table,
-    crossings_table,
-    strategy_comparison_html,
-)
 from datafactors.report._load import RunData
+from datafactors.report.sections.calibration import calibration_scaling_html
+from datafactors.report.sections.comparison import strategy_comparison_html
 from datafactors.store import RunStore
 
 
@@ -168,11 +165,13 @@ def test_evaluation_tables_are_written_to_the_store(tmp_path: Path):
                 },
                 [("id_test", "accuracy", 0.5)],
             )
-        evaluation_tables(st, _fit_rows())  # no predictions yet: empty calibration table
-        assert st.table("calibration").empty
+        st.replace_table("fits", _fit_rows())
+        tables = ["crossings", "curve_segments", "calibration", "calibration_bins"]
+        derive(st, tables=tables)  # no predictions yet: empty calibration table
+        assert st.table("calibration").empty and st.table("calibration_bins").empty
         assert len(st.table("crossings")) == 1
         st.write_parquet("predictions.parquet", _predictions())
-        evaluation_tables(st, _fit_rows())
+        derive(st, tables=tables)
         calib = st.query("SELECT * FROM calibration WHERE source = 'headline' AND metric = 'ks'").set_index("eval_set")
         assert set(calib.index) == {"id_test", "ood_test"}
         # the ID predictions are over-confident and scaling fixes them; the OOD ones were calibrated
@@ -182,7 +181,9 @@ def test_evaluation_tables_are_written_to_the_store(tmp_path: Path):
 
 
 def test_report_sections(tmp_path: Path):
-    run = RunData(run_dir=tmp_path, predictions=_predictions(), fits=_fit_rows(), trials=_trials())
+    pred, fits = _predictions(), _fit_rows()
+    run = RunData(run_dir=tmp_path, predictions=pred, fits=fits, trials=_trials(), calibration=calibration_table(pred))
+    run.crossings, run.curve_segments = crossings_table(fits, _trials()), segments_table(fits, _trials())
     html = calibration_scaling_html(run)
     t = calibration_table(run.predictions)["temperature"].iloc[0]
     assert f"T = <b>{t:.3f}</b>" in html and "over-confident" in html
@@ -199,7 +200,14 @@ def test_report_sections_say_what_is_missing(tmp_path: Path):
         run_dir=tmp_path,
         problems={"predictions": "predictions.parquet is missing.", "fits": "results.duckdb has no table 'fits' yet."},
     )
+    run.calibration = calibration_table(_predictions().iloc[:0])  # computed, but from no prediction
     assert "predictions.parquet is missing" in calibration_scaling_html(run)
     assert "has no table" in strategy_comparison_html(run)
     failed = _fit_rows().assign(status="boom")
-    assert "No learning curve was fitted" in strategy_comparison_html(RunData(run_dir=tmp_path, fits=failed))
+    segs = segments_table(failed, _trials())
+    assert "No learning curve was fitted" in strategy_comparison_html(
+        RunData(run_dir=tmp_path, fits=failed, curve_segments=segs)
+    )
+    # a run folder from before the analysis stage: the note says the table has not been computed
+    no_table = RunData(run_dir=tmp_path, problems={"calibration": "results.duckdb has no table 'calibration' yet."})
+    assert "has no table &#x27;calibration&#x27;" in calibration_scaling_html(no_table)

@@ -12,8 +12,8 @@ import math
 
 import pandas as pd
 
-from ._html import esc, fmt_int, fmt_num, fmt_pct, missing, note, table
-from ._load import RunData
+from .._html import esc, fmt_int, fmt_num, fmt_pct, missing, note, table
+from .._load import RunData
 
 PROFILE_FILE = "profile.parquet"
 REQUIRED = ("family", "factor", "key", "value")

@@ -1,0 +1,1 @@
+"""One module per report section, named for the section it draws; each renders stored tables only."""
