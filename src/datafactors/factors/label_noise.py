@@ -7,6 +7,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._errors import DataError
+from .._extras import require
 from .._validation import SeedLike, check_random_state
 from . import family, row
 from ._context import ProfileContext
@@ -46,7 +47,9 @@ def label_noise(
     -------
     LabelNoise(noise_rate, issue_share, issues (bool per used row), rows (indices used))
     """
+    require("cleanlab.count", "cleanlab", "the label_noise factor (cleanlab)")
     from cleanlab.count import estimate_joint
+    require("cleanlab.filter", "cleanlab", "the label_noise factor (cleanlab)")
     from cleanlab.filter import find_label_issues
 
     A = np.asarray(X)

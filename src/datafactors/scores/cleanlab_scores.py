@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import ConfigError, DataError
+from .._extras import require
 from .base import ScoreColumn, Scorer, register
 
 __all__ = ["label_issue_mask", "label_quality", "ood_scores", "out_of_sample_probs"]
@@ -109,6 +110,7 @@ def label_quality(y: Any, pred_probs: np.ndarray) -> np.ndarray:
     >>> label_quality(np.array([0, 1]), np.array([[0.9, 0.1], [0.7, 0.3]])).round(2).tolist()
     [0.9, 0.3]
     """
+    require("cleanlab.rank", "cleanlab", "label-quality scores (cleanlab)")
     from cleanlab.rank import get_label_quality_scores
 
     ya = np.asarray(y).astype(np.int64)
@@ -118,6 +120,7 @@ def label_quality(y: Any, pred_probs: np.ndarray) -> np.ndarray:
 
 def label_issue_mask(y: Any, pred_probs: np.ndarray) -> np.ndarray:
     """cleanlab's ``find_label_issues`` (prune by noise rate): True = probably mislabeled."""
+    require("cleanlab.filter", "cleanlab", "label-quality scores (cleanlab)")
     from cleanlab.filter import find_label_issues
 
     ya = np.asarray(y).astype(np.int64)
@@ -138,6 +141,7 @@ def ood_scores(E: Any, k: int = 10) -> np.ndarray:
     >>> ood_scores(np.array([[0.0], [0.1], [0.2], [5.0]]), k=1).argmin()
     np.int64(3)
     """
+    require("cleanlab.outlier", "cleanlab", "label-quality scores (cleanlab)")
     from cleanlab.outlier import OutOfDistribution
 
     Ea = np.asarray(E, dtype=np.float64)
