@@ -28,10 +28,12 @@ def main() -> int:
     a = bench_aflite.main()  # prints its own lines
     i = bench_irt.main()
     m = bench_metrics.main()
+    h = __import__("bench_minhash").main(20_000)  # prints its own lines (100k: bench_minhash.py --n 100000)
+    __import__("bench_encode").main()  # prints its own lines (cache and length-bucketing speed-ups)
     r = bench_default_run.main()
     print(f"default run: {r['wall_s']:.1f} s wall (target <= {r['target_s']:.0f} s), {r['n_trials']} trials "
           f"-> {'OK' if r['ok'] else 'MISSED'}")
-    return 0 if all(x.get("ok", True) for x in (g, a, i, m, r)) else 1
+    return 0 if all(x.get("ok", True) for x in (g, a, i, m, h, r)) else 1
 
 
 if __name__ == "__main__":

@@ -37,8 +37,13 @@ def test_bad_input(X, y, kw, msg):
 
 
 def test_subset_keeps_ids_groups_extra():
-    ds = df.Dataset.from_arrays(np.arange(8.0)[:, None], [0, 1] * 4, ids=list("abcdefgh"), groups=list(range(8)),
-                                extra=pd.DataFrame({"text": list("ABCDEFGH")}))
+    ds = df.Dataset.from_arrays(
+        np.arange(8.0)[:, None],
+        [0, 1] * 4,
+        ids=list("abcdefgh"),
+        groups=list(range(8)),
+        extra=pd.DataFrame({"text": list("ABCDEFGH")}),
+    )
     sub = ds.subset([5, 1])
     assert sub.ids.tolist() == ["f", "b"]
     assert sub.groups.tolist() == [5, 1]
@@ -121,3 +126,46 @@ def test_cli_prints_one_dim_note_on_the_columns_left_out(tmp_path):
     assert proc.returncode == 0, proc.stderr
     notes = [line for line in proc.stderr.splitlines() if line.startswith("features:")]
     assert notes == ["features: 1 column (x0); left out: url, text"]
+
+
+def test_unlabeled_pool_has_no_classes():
+    ds = df.Dataset.from_arrays([[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]], ids=["a", "b", "c"], name="pool")
+    assert ds.y is None and not ds.has_labels and ds.n_classes == 0 and ds.class_names == []
+    assert ds.class_counts().tolist() == []
+    assert list(ds.to_pandas().columns) == ["id", "x0", "x1"]
+    sub = ds.subset([2, 0])
+    assert sub.y is None and sub.ids.tolist() == ["c", "a"] and sub.X[:, 0].tolist() == [4.0, 0.0]
+    assert "n_classes=0" in repr(ds)
+    labeled = df.Dataset.from_arrays(ds.X, [1, 0, 1])
+    assert labeled.has_labels and labeled.require_labels("training") is None
+
+
+def test_require_labels_names_the_operator_and_the_options():
+    ds = df.Dataset.from_arrays(np.zeros((3, 1)), name="pool.parquet")
+    with pytest.raises(df.DataError) as e:
+        ds.require_labels("score 'el2n'")
+    assert str(e.value) == (
+        "score 'el2n' needs labels, and pool.parquet has none: name the label column "
+        "(--label COL on the command line, label= in Python, label: in a run config)"
+    )
+    with pytest.raises(df.DataError, match="class_names given but"):
+        df.Dataset.from_arrays(np.zeros((3, 1)), class_names=["a", "b"])
+
+
+def test_text_column_and_embedding_survive_subset():
+    extra = pd.DataFrame({"body": ["first", None, "third"], "n": [1, 2, 3]})
+    meta = {"encoder": "toy", "n_encoded": 3}
+    ds = df.Dataset.from_arrays(np.eye(3), [0, 1, 0], extra=extra, text_column="body", embedding=meta, name="t")
+    assert ds.texts() == ["first", "", "third"]
+    meta["n_encoded"] = 99  # the dataset holds its own copy
+    sub = ds.subset([2, 1])
+    assert sub.text_column == "body" and sub.texts() == ["third", ""]
+    assert sub.embedding == {"encoder": "toy", "n_encoded": 3}
+    plain = df.Dataset.from_arrays(np.eye(3), [0, 1, 0], extra=extra, name="t")
+    with pytest.raises(df.DataError) as e:
+        plain.texts("minhash_dedup")
+    assert str(e.value) == (
+        "minhash_dedup reads raw text, and t has no text column: pass --text COL (text= in Python, text: in a run config)"
+    )
+    with pytest.raises(df.DataError, match="text_column 'title' in t is not a column of extra"):
+        df.Dataset.from_arrays(np.eye(3), extra=extra, text_column="title", name="t")

@@ -11,7 +11,9 @@ from typing import Any
 
 import pandas as pd
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, SpinnerColumn, Task, TextColumn
 from rich.table import Table
+from rich.text import Text
 
 
 def print_summary(summary: pd.DataFrame, name: str, console: Console) -> None:
@@ -92,3 +94,65 @@ def print_recipe_result(res: Any, console: Console) -> None:
     console.print(f"[bold]{res.name}[/bold] — {verdict}\n  claim: {res.claim}")
     for k, v in res.measured.items():
         console.print(f"  {k}: {v:.4g}" if isinstance(v, float) else f"  {k}: {v}")
+
+
+class _IfTotal(ProgressColumn):
+    """Render ``column`` only for tasks with a total (the encoding bar), nothing for the spinner line."""
+
+    def __init__(self, column: ProgressColumn) -> None:
+        super().__init__()
+        self.column = column
+
+    def render(self, task: Task) -> Any:
+        return self.column.render(task) if task.total is not None else Text("")
+
+
+class _Rate(ProgressColumn):
+    """Texts per second of a counted task."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        if task.total is None or speed is None:
+            return Text("")
+        return Text(f"{speed:,.0f} texts/s", style="cyan")
+
+
+class Activity:
+    """A spinner line for a command, plus a bar with texts/s while text is encoded.
+
+    ``progress(done, total)`` is the callback the featurize stage calls; one Rich display
+    holds both lines (Rich allows one live display at a time). Silent with ``quiet`` or when
+    the console is not a terminal.
+
+    Examples
+    --------
+    >>> with Activity(Console(quiet=True), "scoring", quiet=True) as act:
+    ...     act.progress(5, 10)
+    """
+
+    def __init__(self, console: Console, text: str, *, quiet: bool = False) -> None:
+        self.text = text
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            _IfTotal(BarColumn()),
+            _IfTotal(MofNCompleteColumn()),
+            _Rate(),
+            console=console,
+            disable=quiet or not console.is_terminal,  # no bar frames in a log file
+            transient=True,
+        )
+        self._encode: Any = None
+
+    def __enter__(self) -> Activity:
+        self._progress.start()
+        self._progress.add_task(self.text, total=None)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def progress(self, done: int, total: int) -> None:
+        if self._encode is None:
+            self._encode = self._progress.add_task("encoding texts", total=total)
+        self._progress.update(self._encode, completed=done, total=total)

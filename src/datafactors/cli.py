@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -11,7 +10,7 @@ import typer
 from rich.console import Console
 
 from ._errors import DatafactorsError
-from ._printing import print_frame, print_profile, print_recipe_result, print_recipes, print_summary
+from ._printing import Activity, print_frame, print_profile, print_recipe_result, print_recipes, print_summary
 
 app = typer.Typer(
     name="datafactors",
@@ -31,6 +30,14 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
 Seed = Annotated[int, typer.Option("--seed", min=0, help="Random seed (same seed, same result).")]
 Label = Annotated[str | None, typer.Option("--label", help="Label column of a file (default: label, y or target).")]
 Address = Annotated[str | None, typer.Option(help="HOST:PORT of a Ray cluster (ray engine).")]
+Text = Annotated[
+    str | None,
+    typer.Option(
+        "--text",
+        help="Text column: each example is this text, embedded offline (all-MiniLM-L6-v2). Embeddings are cached "
+        "per text under $DATAFACTORS_CACHE (default ~/.cache/datafactors); delete that folder to clear it.",
+    ),
+]
 ShardEngine = Annotated[
     str, typer.Option(help="local, or ray: a folder of Parquet shards in, a folder of shards out (Ray Data).")
 ]
@@ -41,8 +48,9 @@ def _note(text: str) -> None:
     err_console.print(text, style="dim", highlight=False, soft_wrap=True)
 
 
-def _spinner(text: str, quiet: bool):
-    return contextlib.nullcontext() if quiet else err_console.status(text, spinner="dots")
+def _activity(text: str, quiet: bool = False) -> Activity:
+    """A spinner line, and a texts/s bar while text is encoded (``.progress`` is the encoder's callback)."""
+    return Activity(err_console, text, quiet=quiet)
 
 
 @app.command()
@@ -52,6 +60,7 @@ def run(
     address: Address = None,
     resume: Annotated[Path | None, typer.Option(help="Finish an interrupted run folder.")] = None,
     out: Annotated[Path, typer.Option(help="Folder under which runs/<run-id>/ is created.")] = Path("runs"),
+    text: Text = None,
     quiet: Quiet = False,
 ) -> None:
     """Run the whole loop: score, select, train proxies, fit learning curves, write the report.
@@ -63,13 +72,15 @@ def run(
       datafactors run study.yaml --out results/
 
       datafactors run --resume runs/20261126-101500-ab12cd
+
+      datafactors run corpus.yaml --text text     # the config's file dataset, its text column embedded
     """
     from ._progress import RichReporter
     from .experiment import run as run_experiment
 
     rep = RichReporter(err_console, quiet=quiet)
     try:
-        res = run_experiment(config, out=out, resume=resume, engine=engine, address=address, reporter=rep)
+        res = run_experiment(config, out=out, resume=resume, engine=engine, address=address, reporter=rep, text=text)
     finally:
         rep.done()
     _print_summary(res)
@@ -105,6 +116,7 @@ def score(
             "(e.g. --param aflite.tau=0.8).",
         ),
     ] = None,
+    text: Text = None,
     quiet: Quiet = False,
 ) -> None:
     """Score every example and write a Parquet table keyed by id.
@@ -114,10 +126,12 @@ def score(
     Example: datafactors score data.csv --scores aflite --param tau=0.8 --out scores.parquet
 
     Example: datafactors score shards/ --scores el2n,forgetting --engine ray --address 10.0.0.1:6379 --out scores/
+
+    Example: datafactors score corpus.jsonl --text text --label category --scores el2n --out scores.parquet
     """
     from .experiment.commands import score_command
 
-    with _spinner("scoring", quiet):
+    with _activity("scoring", quiet) as act:
         res = score_command(
             data,
             scores,
@@ -130,7 +144,9 @@ def score(
             params=param or [],
             engine=engine,
             address=address,
+            text=text,
             notify=_note,
+            progress=act.progress,
         )
     shards = f" in {res.n_shards} shards" if res.n_shards is not None else ""
     out_console.print(f"wrote {res.n_rows} rows x {res.n_scores} scores{shards} to [bold]{res.out}[/bold]")
@@ -138,10 +154,29 @@ def score(
 
 @app.command("select")
 def select_cmd(
-    data: Annotated[str, typer.Argument(help="Built-in name or a file.")],
-    strategy: Annotated[str, typer.Option("--strategy", help="Selector name (random, hardest, easiest, offset, ...).")],
-    budget: Annotated[str, typer.Option("--budget", help="Count (3000) or fraction (0.3) to keep.")],
-    out: Annotated[Path, typer.Option("--out", help="Parquet file with id, index, rank; ray engine: a new folder.")],
+    data: Annotated[str, typer.Argument(help="Built-in name, a file, or a folder of shards.")],
+    strategy: Annotated[str, typer.Option("--strategy", help="Selector name (random, hardest, minhash_dedup, ...).")],
+    budget: Annotated[
+        str | None, typer.Option("--budget", help="Count (3000) or fraction (0.3) to keep; filters: omit to keep all.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Parquet file with id, index, rank; ray engine: a new folder.")
+    ] = None,
+    export: Annotated[
+        Path | None,
+        typer.Option(
+            "--export", help="Write the kept rows with all their columns (.jsonl .parquet .csv; shards in: a folder)."
+        ),
+    ] = None,
+    order: Annotated[str, typer.Option("--order", help="Row order of --export: input or pick.")] = "input",
+    with_scores: Annotated[bool, typer.Option("--with-scores", help="Add the --scores columns to --export.")] = False,
+    clusters: Annotated[
+        Path | None, typer.Option("--clusters", help="minhash_dedup: Parquet of the near-duplicate clusters.")
+    ] = None,
+    target: Annotated[
+        str | None, typer.Option("--target", help="Eval file of a target-aware selector (decontaminate).")
+    ] = None,
+    text: Text = None,
     scores: Annotated[Path | None, typer.Option("--scores", help="Scores Parquet from `datafactors score`.")] = None,
     score_col: Annotated[str | None, typer.Option("--score", help="Score column to select by.")] = None,
     offset: Annotated[float | None, typer.Option(help="Offset (count or fraction) for the offset strategy.")] = None,
@@ -165,36 +200,48 @@ def select_cmd(
     address: Address = None,
     label: Label = None,
     seed: Seed = 0,
+    quiet: Quiet = False,
 ) -> None:
-    """Select a subset and write its ids.
+    """Select a subset and write its ids (--out) and/or the kept rows themselves (--export).
 
     Example: datafactors select data.csv --strategy hardest --score el2n --scores scores.parquet --budget 0.5 --out keep.parquet
 
     Example: datafactors select data.csv --strategy facility_location --embeddings emb.npy --budget 0.1 --param n_neighbors=16 --out keep.parquet
+
+    Example: datafactors select corpus.jsonl --text text --strategy minhash_dedup --export kept.jsonl --clusters clusters.parquet
     """
     from .experiment.commands import select_command
 
-    res = select_command(
-        data,
-        strategy,
-        budget,
-        out,
-        scores=scores,
-        score=score_col,
-        offset=offset,
-        class_balanced=class_balanced,
-        group_balanced=group_balanced,
-        embeddings=embeddings,
-        params=param or [],
-        label=label,
-        seed=seed,
-        engine=engine,
-        address=address,
-        notify=_note,
-    )
+    with _activity("selecting", quiet) as act:
+        res = select_command(
+            data,
+            strategy,
+            budget,
+            out,
+            scores=scores,
+            score=score_col,
+            offset=offset,
+            class_balanced=class_balanced,
+            group_balanced=group_balanced,
+            embeddings=embeddings,
+            params=param or [],
+            label=label,
+            seed=seed,
+            engine=engine,
+            address=address,
+            text=text,
+            export=export,
+            order=order,
+            with_scores=with_scores,
+            clusters=clusters,
+            target=target,
+            notify=_note,
+            progress=act.progress,
+        )
     shards = f" in {res.n_shards} shards" if res.n_shards is not None else ""
+    wrote = ", ".join(map(str, res.written or [res.out]))
     out_console.print(
-        f"kept {res.n_kept} of {res.n_rows} examples with {res.strategy!r}{shards}; wrote [bold]{res.out}[/bold]"
+        f"kept {res.n_kept} of {res.n_rows} examples with {res.strategy!r}{shards}; wrote [bold]{wrote}[/bold]"
     )
 
 
@@ -230,7 +277,9 @@ def split(
     val_size: Annotated[float | None, typer.Option(help="crafted: validation share, split across the folds.")] = None,
     folds: Annotated[int | None, typer.Option(help="crafted: number of folds across augmentation families.")] = None,
     label: Label = None,
+    text: Text = None,
     seed: Seed = 0,
+    quiet: Quiet = False,
 ) -> None:
     """Assign every example to train / test (/ OOD) parts.
 
@@ -243,6 +292,8 @@ def split(
       datafactors split data.csv --kind compositional --attributes modality,anatomy --out splits.parquet
 
       datafactors split data.csv --kind easy_hard --scores scores.parquet --score el2n --out splits.parquet
+
+      datafactors split corpus.jsonl --text text --kind cluster --ood-size 0.2 --out splits.parquet
     """
     from .experiment.commands import split_command
 
@@ -256,18 +307,21 @@ def split(
         "val_size": ("--val-size", val_size),
         "folds": ("--folds", folds),
     }
-    res = split_command(
-        data,
-        kind,
-        out,
-        test_size=test_size,
-        options=options,
-        scores=scores,
-        score=score_col,
-        label=label,
-        seed=seed,
-        notify=_note,
-    )
+    with _activity("splitting", quiet) as act:
+        res = split_command(
+            data,
+            kind,
+            out,
+            test_size=test_size,
+            options=options,
+            scores=scores,
+            score=score_col,
+            label=label,
+            seed=seed,
+            text=text,
+            notify=_note,
+            progress=act.progress,
+        )
     out_console.print(f"{res.counts}; wrote [bold]{res.out}[/bold]")
 
 
@@ -275,13 +329,11 @@ def split(
 def profile_cmd(
     data: Annotated[str, typer.Argument(help="Built-in name or a file (.csv .parquet .jsonl .npz).")],
     label: Label = None,
-    embed: Annotated[
-        str | None,
-        typer.Option("--embed", help="Text column to embed with the offline sentence encoder (all-MiniLM-L6-v2)."),
-    ] = None,
-    text: Annotated[
-        str | None, typer.Option("--text", help="Text column for vocabulary and concept counts (no embedding).")
-    ] = None,
+    text: Text = None,
+    no_embed: Annotated[
+        bool, typer.Option("--no-embed", help="With --text: count vocabulary and concepts only, no embedding.")
+    ] = False,
+    embed: Annotated[str | None, typer.Option("--embed", help="Deprecated: use --text.", hidden=True)] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Parquet file to write the profile to.")] = None,
     test: Annotated[str | None, typer.Option("--test", help="Test set (same format) for coverage / novelty.")] = None,
     scores: Annotated[Path | None, typer.Option("--scores", help="Scores Parquet for the difficulty profile.")] = None,
@@ -303,16 +355,19 @@ def profile_cmd(
 
       datafactors profile mnist1d --out profile.parquet
 
-      datafactors profile reviews.csv --label sentiment --embed text --licence license
+      datafactors profile reviews.csv --label sentiment --text text --licence license
+
+      datafactors profile reviews.csv --text text --no-embed
     """
     from .experiment.commands import profile_command
 
-    with _spinner("embedding text and profiling" if embed else "profiling", quiet):
+    with _activity("profiling", quiet) as act:
         res = profile_command(
             data,
             label=label,
-            embed=embed,
             text=text,
+            embed=not no_embed,
+            embed_alias=embed,
             out=out,
             test=test,
             scores=scores,
@@ -321,6 +376,7 @@ def profile_cmd(
             near_duplicate_threshold=threshold,
             seed=seed,
             notify=_note,
+            progress=act.progress,
         )
     print_profile(res.profile, res.name, out_console)
     if res.out is not None:
@@ -401,7 +457,7 @@ def recipes_run(
         print_recipe_result(res, out_console)
 
     def running(n: str):
-        return _spinner(f"running recipe {n}", quiet)
+        return _activity(f"running recipe {n}", quiet)
 
     res = recipes_command(name, seed=seed, quick=quick, run_dir=run_dir, on_result=show, running=running)
     if res.verdicts is not None:

@@ -31,6 +31,35 @@ def _as_ids(ids: Any, n: int) -> np.ndarray:
     return arr
 
 
+def _encode_labels(
+    y: Any, n: int, where: str, class_names: Sequence[str] | None, min_classes: int
+) -> tuple[np.ndarray, list[str]]:
+    ya = np.asarray(y)
+    if ya.ndim != 1 or len(ya) != n:
+        raise DataError(f"labels{where} must have shape ({n},), got {ya.shape}")
+    if ya.dtype.kind == "f":
+        if not np.isfinite(ya).all():
+            raise DataError(f"labels{where} contain NaN or inf")
+        if not np.all(ya == np.round(ya)):
+            raise DataError(f"labels{where} must be class labels, got non-integer floats")
+        ya = ya.astype(np.int64)
+    try:
+        classes, yi = np.unique(ya, return_inverse=True)
+    except TypeError:
+        raise DataError(f"labels{where} mix types that cannot be compared") from None
+    if len(classes) < min_classes:
+        raise DataError(f"labels{where} have {len(classes)} class, need at least {min_classes}")
+    if class_names is None:
+        names = [str(c) for c in classes]
+    else:
+        names = [str(c) for c in class_names]
+        if ya.dtype.kind in "iu" and classes.min() >= 0 and classes.max() < len(names):
+            yi = ya.astype(np.int64)
+        elif len(names) != len(classes):
+            raise DataError(f"class_names has {len(names)} names but labels{where} have {len(classes)} classes")
+    return yi.astype(np.int64), names
+
+
 @dataclass(frozen=True, eq=False)
 class Dataset:
     """Features, labels and ids of a set of examples.
@@ -38,7 +67,9 @@ class Dataset:
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features), float32
-    y : ndarray of shape (n_samples,), int64 class indices in [0, n_classes)
+    y : ndarray of shape (n_samples,), int64 class indices in [0, n_classes), or None for an
+        unlabeled pool (then ``n_classes == 0``; operators that need labels call
+        :meth:`require_labels`)
     ids : ndarray of shape (n_samples,), unique ints or strings
     groups : ndarray of shape (n_samples,) or None
     extra : pandas.DataFrame with n_samples rows or None (text, metadata, licences...)
@@ -47,13 +78,16 @@ class Dataset:
     feature_columns : tuple of str, the table columns the features came from (empty for arrays)
     left_out_columns : tuple of str, table columns a loader did not use as features, label,
         id or group (text, metadata; kept in ``extra``)
+    text_column : str or None, the raw-text column kept in ``extra`` (read by :meth:`texts`)
+    embedding : dict or None, metadata of the featurizer that made ``X`` (encoder, revision,
+        max_seq_length, n_truncated, n_cached, n_encoded, seconds, cache_dir)
 
     Use :meth:`from_arrays` to build one; it validates. ``subset`` keeps ids so
     that every score and selection joins back by example id.
     """
 
     X: np.ndarray
-    y: np.ndarray
+    y: np.ndarray | None
     ids: np.ndarray
     groups: np.ndarray | None = None
     extra: pd.DataFrame | None = None
@@ -61,12 +95,14 @@ class Dataset:
     name: str = "dataset"
     feature_columns: tuple[str, ...] = ()
     left_out_columns: tuple[str, ...] = ()
+    text_column: str | None = None
+    embedding: dict | None = None
 
     @classmethod
     def from_arrays(
         cls,
         X: Any,
-        y: Any,
+        y: Any = None,
         ids: Any = None,
         groups: Any = None,
         *,
@@ -76,11 +112,14 @@ class Dataset:
         min_classes: int = 2,
         feature_columns: Sequence[str] = (),
         left_out_columns: Sequence[str] = (),
+        text_column: str | None = None,
+        embedding: dict | None = None,
     ) -> Dataset:
         """Validate arrays and build a Dataset.
 
         Labels may be any hashable values; they are mapped to 0..C-1 in sorted
         order and the originals kept as ``class_names`` unless those are given.
+        ``y=None`` builds an unlabeled pool (no classes; ``class_names`` must be empty).
 
         Examples
         --------
@@ -88,6 +127,8 @@ class Dataset:
         >>> ds = Dataset.from_arrays(np.zeros((4, 2)), [0, 1, 0, 1])
         >>> ds.n, ds.n_classes
         (4, 2)
+        >>> Dataset.from_arrays(np.zeros((4, 2))).has_labels
+        False
         """
         where = f" in {name}" if name != "dataset" else ""
         try:
@@ -118,29 +159,12 @@ class Dataset:
             raise DataError(
                 f"features{where} contain {int(bad.sum())} non-finite values ({kind} first at row {r}, column {c})"
             )
-        ya = np.asarray(y)
-        if ya.ndim != 1 or len(ya) != n:
-            raise DataError(f"labels{where} must have shape ({n},), got {ya.shape}")
-        if ya.dtype.kind == "f":
-            if not np.isfinite(ya).all():
-                raise DataError(f"labels{where} contain NaN or inf")
-            if not np.all(ya == np.round(ya)):
-                raise DataError(f"labels{where} must be class labels, got non-integer floats")
-            ya = ya.astype(np.int64)
-        try:
-            classes, yi = np.unique(ya, return_inverse=True)
-        except TypeError:
-            raise DataError(f"labels{where} mix types that cannot be compared") from None
-        if len(classes) < min_classes:
-            raise DataError(f"labels{where} have {len(classes)} class, need at least {min_classes}")
-        if class_names is None:
-            names = [str(c) for c in classes]
+        if y is None:
+            if class_names:
+                raise DataError(f"class_names given but the dataset{where} has no labels (y is None)")
+            yi, names = None, []
         else:
-            names = [str(c) for c in class_names]
-            if ya.dtype.kind in "iu" and classes.min() >= 0 and classes.max() < len(names):
-                yi = ya.astype(np.int64)
-            elif len(names) != len(classes):
-                raise DataError(f"class_names has {len(names)} names but labels{where} have {len(classes)} classes")
+            yi, names = _encode_labels(y, n, where, class_names, min_classes)
         g = None
         if groups is not None:
             g = np.asarray(groups)
@@ -150,9 +174,12 @@ class Dataset:
             if not isinstance(extra, pd.DataFrame) or len(extra) != n:
                 raise DataError(f"extra{where} must be a DataFrame with {n} rows")
             extra = extra.reset_index(drop=True)
+        if text_column is not None and (extra is None or text_column not in extra.columns):
+            have = "none" if extra is None else ", ".join(map(str, extra.columns))
+            raise DataError(f"text_column {text_column!r}{where} is not a column of extra (columns: {have})")
         return cls(
             Xf,
-            yi.astype(np.int64),
+            yi,
             _as_ids(ids, n),
             g,
             extra,
@@ -160,6 +187,8 @@ class Dataset:
             name,
             tuple(str(c) for c in feature_columns),
             tuple(str(c) for c in left_out_columns),
+            text_column,
+            None if embedding is None else dict(embedding),
         )
 
     @property
@@ -175,7 +204,39 @@ class Dataset:
 
     @property
     def n_classes(self) -> int:
-        return len(self.class_names)
+        """Number of classes; 0 for an unlabeled pool."""
+        return 0 if self.y is None else len(self.class_names)
+
+    @property
+    def has_labels(self) -> bool:
+        return self.y is not None
+
+    def require_labels(self, what: str) -> None:
+        """Raise DataError naming ``what`` when this dataset has no labels.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> Dataset.from_arrays(np.zeros((3, 1)), name="pool").require_labels("training")
+        Traceback (most recent call last):
+        ...
+        datafactors._errors.DataError: training needs labels, and pool has none: ...
+        """
+        if self.y is None:
+            raise DataError(
+                f"{what} needs labels, and {self.name} has none: name the label column "
+                "(--label COL on the command line, label= in Python, label: in a run config)"
+            )
+
+    def texts(self, what: str = "this operator") -> list[str]:
+        """The raw texts of ``text_column`` in row order (DataError naming ``what`` if there are none)."""
+        if self.text_column is None or self.extra is None or self.text_column not in self.extra.columns:
+            raise DataError(
+                f"{what} reads raw text, and {self.name} has no text column: "
+                "pass --text COL (text= in Python, text: in a run config)"
+            )
+        col = self.extra[self.text_column]
+        return ["" if v is None or (isinstance(v, float) and v != v) else str(v) for v in col.tolist()]
 
     def subset(self, idx: Any) -> Dataset:
         """Rows ``idx`` (indices or a boolean mask), ids kept."""
@@ -189,7 +250,7 @@ class Dataset:
         ix = ix.astype(np.int64)
         return Dataset(
             self.X[ix],
-            self.y[ix],
+            None if self.y is None else self.y[ix],
             self.ids[ix],
             None if self.groups is None else self.groups[ix],
             None if self.extra is None else self.extra.iloc[ix].reset_index(drop=True),
@@ -197,6 +258,8 @@ class Dataset:
             self.name,
             self.feature_columns,
             self.left_out_columns,
+            self.text_column,
+            None if self.embedding is None else dict(self.embedding),
         )
 
     def index_of(self, ids: Any) -> np.ndarray:
@@ -211,13 +274,17 @@ class Dataset:
         return out
 
     def class_counts(self) -> np.ndarray:
+        """Examples per class, shape (n_classes,); empty for an unlabeled pool."""
+        if self.y is None:
+            return np.zeros(0, dtype=np.int64)
         return np.bincount(self.y, minlength=self.n_classes)
 
     def to_pandas(self) -> pd.DataFrame:
         cols = {f"x{j}": self.X[:, j] for j in range(self.n_features)}
-        frame = pd.DataFrame({"id": self.ids, "label": self.y, **cols})
+        head = {"id": self.ids} if self.y is None else {"id": self.ids, "label": self.y}
+        frame = pd.DataFrame({**head, **cols})
         if self.groups is not None:
-            frame.insert(2, "group", self.groups)
+            frame.insert(len(head), "group", self.groups)
         return frame
 
     def __repr__(self) -> str:

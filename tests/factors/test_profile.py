@@ -31,6 +31,8 @@ ALL = [
     "coverage",
     "label_noise",
     "provenance",
+    "contamination",
+    "text",
 ]
 
 
@@ -183,9 +185,8 @@ def test_cli_profile_prints_and_writes(tmp_path, capsys, data):
     path = tmp_path / "toy.csv"
     frame.to_csv(path, index=False)
     out = tmp_path / "prof.parquet"
-    rc = _cli(
-        ["profile", str(path), "--text", "text", "--out", str(out), "--families", "size,balance,provenance", "-q"]
-    )
+    families = ["--families", "size,balance,provenance"]
+    rc = _cli(["profile", str(path), "--text", "text", "--no-embed", "--out", str(out), *families, "-q"])
     assert rc == 0
     printed = capsys.readouterr().out
     assert "Profile of toy.csv" in printed and "combined_use" in printed

@@ -58,8 +58,10 @@ def test_polars_errors_name_the_column():
     frame = pl.DataFrame({"x": [1.0, float("nan"), 2.0, 3.0], "label": [0, 1, 0, 1]})
     with pytest.raises(DataError, match="'x'"):
         df.load(frame)
-    with pytest.raises(DataError, match="no label column"):
-        df.load(pl.DataFrame({"x": [1.0, 2.0]}))
+    pool = df.load(pl.DataFrame({"x": [1.0, 2.0]}))  # no label column: an unlabeled pool
+    assert pool.y is None and pool.n_classes == 0 and pool.n == 2
+    with pytest.raises(DataError, match="'category'"):
+        df.load(pl.DataFrame({"x": [1.0, 2.0]}), label="category")
 
 
 @pytest.fixture

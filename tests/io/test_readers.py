@@ -302,7 +302,9 @@ def test_truncated_and_pickled_npz(tmp_path):
 def test_npz_missing_and_misshaped_arrays(tmp_path):
     p = tmp_path / "nolab.npz"
     np.savez(p, X=np.ones((4, 2)), other=np.zeros(4))
-    raises("no label array|nolab.npz|'other'", read_path, p)
+    pool = read_path(p)  # no label array: an unlabeled pool
+    assert pool.y is None and pool.n == 4 and pool.n_features == 2
+    raises("nolab.npz|'lbl'", read_path, p, label="lbl")
     q = tmp_path / "onehot.npz"
     np.savez(q, X=np.ones((4, 2)), y=np.eye(2)[[0, 1, 0, 1]])
     raises("'y'|onehot.npz|one-hot", read_path, q)
@@ -346,7 +348,8 @@ def test_csv_parse_error_and_non_utf8(tmp_path):
 
 def test_label_column_missing(tmp_path, frame):
     p = write_table(frame.drop(columns=["label"]), tmp_path / "nolabel.csv")
-    raises("no label column|nolabel.csv|'label', 'y', 'target'|'x1'", read_path, p)
+    pool = read_path(p)  # no label column: an unlabeled pool of the same rows
+    assert pool.y is None and pool.n == len(frame) and pool.n_classes == 0
     raises(
         "label column 'lable' not found in d.csv|did you mean 'label'",
         read_path,
@@ -479,3 +482,27 @@ def test_path_is_str_or_pathlike(tmp_path, frame):
     assert read_path(str(tmp_path / "d.csv")).n == 5
     raises("path must be a str", read_path, 12)
     assert isinstance(Path(tmp_path / "d.csv"), Path)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
+def test_unlabeled_pool_from_every_table_format(tmp_path, suffix):
+    table = pd.DataFrame({"id": ["a", "b", "c"], "f1": [0.5, 1.5, 2.5], "f2": [1, 2, 3], "text": ["x", "y", "z"]})
+    p = write_table(table, tmp_path / f"pool{suffix}")
+    pool = read_path(p)
+    assert pool.y is None and pool.n_classes == 0
+    assert pool.ids.tolist() == ["a", "b", "c"] and pool.X[:, 0].tolist() == [0.5, 1.5, 2.5]
+    assert pool.feature_columns == ("f1", "f2") and pool.left_out_columns == ("text",)
+    raises(f"label column 'lbl' not found in pool{suffix}|'f1'|'text'", read_path, p, label="lbl")
+
+
+def test_label_none_still_auto_detects_target(tmp_path):
+    table = pd.DataFrame({"f": [0.0, 1.0, 2.0, 3.0], "Target": ["no", "yes", "no", "yes"]})
+    ds = read_path(write_table(table, tmp_path / "t.csv"), label=None)
+    assert ds.has_labels and ds.class_names == ["no", "yes"] and ds.y.tolist() == [0, 1, 0, 1]
+    assert ds.feature_columns == ("f",)
+
+
+def test_unlabeled_pool_keeps_the_utf8_error(tmp_path):
+    p = tmp_path / "bad.csv"
+    p.write_bytes(b"f1,f2\n1,2\n3,\xff\xfe\n")
+    raises("bad.csv|UTF-8", read_path, p)

@@ -106,7 +106,11 @@ def test_scores_need_dynamics_from_same_dataset():
 @pytest.mark.parametrize("name", REGISTRY.names())
 def test_contract_every_registered_score(name):
     """Shape, ids, determinism per seed, smallest legal input (2 examples, 2 classes)."""
-    ds = df.Dataset.from_arrays(np.array([[0.0, 1.0], [1.0, 0.0]]), [0, 1], ids=["p", "q"])
+
+    text = pd.DataFrame({"text": ["The cat sat on the mat by the door.", "A dog ran to the park and back."]})
+    ds = df.Dataset.from_arrays(
+        np.array([[0.0, 1.0], [1.0, 0.0]]), [0, 1], ids=["p", "q"], extra=text, text_column="text"
+    )
     a = compute(ds, [name], seeds=2, epochs=2)
     b = compute(ds, [name], seeds=2, epochs=2)
     assert list(a.index) == ["p", "q"]

@@ -15,13 +15,14 @@ from datafactors.scores.base import ORIENTATIONS
 
 NAMES = REGISTRY.names()
 ROW_WISE = {"el2n", "el2n_l1", "grand", "forgetting", "cartography", "loss", "margin", "entropy",
-            "least_confidence", "tracin_self"}  # fmt: skip
+            "least_confidence", "tracin_self", "gopher_quality", "gopher_repetition", "c4"}  # fmt: skip
 
 
 def _small() -> df.Dataset:
     rng = np.random.default_rng(0)
     y = np.arange(24) % 2
-    return df.Dataset.from_arrays(rng.normal(size=(24, 3)) + y[:, None], y)
+    text = __import__("pandas").DataFrame({"text": [f"Row {i} of the set. It has {i % 5} words!" for i in range(24)]})
+    return df.Dataset.from_arrays(rng.normal(size=(24, 3)) + y[:, None], y, extra=text, text_column="text")
 
 
 @pytest.mark.parametrize("name", NAMES)

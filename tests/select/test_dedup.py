@@ -40,7 +40,7 @@ def test_exact_dedup_keeps_first_occurrence():
     r = select(ds, "exact_dedup", 3, seed=4)
     assert sorted(r.tolist()) == [0, 1, 3]
     assert r.tolist() == select(ds, "exact_dedup", 3, seed=4).tolist()
-    with pytest.raises(df.DataError, match=r"budget == 4, but there are only 3 distinct feature rows"):
+    with pytest.raises(df.DataError, match=r"only 3 of 6 rows pass exact_dedup; the budget asks for 4"):
         select(ds, "exact_dedup", 4)
 
 
@@ -49,7 +49,7 @@ def test_exact_dedup_on_a_text_column():
     ds = _ds(np.arange(4.0)[:, None], extra=extra)  # feature rows all differ
     assert select(ds, "exact_dedup", 3, column="text", order="first").tolist() == [0, 1, 2]
     assert select(ds, "exact_dedup", 2, column="text", order="first", normalize_text=True).tolist() == [0, 2]
-    with pytest.raises(df.DataError, match="only 2 distinct values of column 'text'"):
+    with pytest.raises(df.DataError, match="only 2 of 4 rows pass exact_dedup; the budget asks for 3"):
         select(ds, "exact_dedup", 3, column="text", normalize_text=True)
     with pytest.raises(df.DataError, match="column 'caption' is not in the dataset's extra columns"):
         select(ds, "exact_dedup", 2, column="caption")

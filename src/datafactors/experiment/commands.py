@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+import numpy as np  # noqa: F401  (the doctests use it)
 import pandas as pd
 
 from .._errors import ConfigError, DataError
@@ -28,6 +28,7 @@ __all__ = [
     "SelectResult",
     "SplitResult",
     "columns_note",
+    "embedding_note",
     "load_data",
     "profile_command",
     "query_command",
@@ -59,6 +60,7 @@ class SelectResult:
     n_kept: int
     n_rows: int
     n_shards: int | None = None
+    written: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -81,31 +83,80 @@ class ProfileResult:
 def columns_note(ds: Dataset) -> str | None:
     """One line saying which table columns became features and which were left out, or None.
 
-    None for data that did not come from a table, or where every column was used.
+    None where every column was used and the data have labels; an unlabeled pool
+    always gets a note ("no label column: an unlabeled pool").
 
     Examples
     --------
     >>> ds = Dataset.from_arrays(np.zeros((2, 2)), [0, 1], feature_columns=["a", "b"], left_out_columns=["text"])
     >>> columns_note(ds)
     'features: 2 columns (a, b); left out: text'
+    >>> columns_note(Dataset.from_arrays(np.zeros((2, 2))))
+    'no label column: an unlabeled pool'
     """
-    if not ds.left_out_columns or not ds.feature_columns:
+    parts = [] if ds.has_labels else ["no label column: an unlabeled pool"]
+    if ds.left_out_columns and ds.feature_columns:
+        cols = list(ds.feature_columns)
+        shown = ", ".join(cols) if len(cols) <= 4 else f"{cols[0]}..{cols[-1]}"
+        noun = "column" if len(cols) == 1 else "columns"
+        left = ", ".join(ds.left_out_columns[:10]) + (" ..." if len(ds.left_out_columns) > 10 else "")
+        parts.append(f"features: {len(cols)} {noun} ({shown}); left out: {left}")
+    return "; ".join(parts) or None
+
+
+def embedding_note(meta: dict[str, Any] | None) -> str | None:
+    """One line on how text became features: encoder, revision, max length, truncated and cached counts.
+
+    ``meta`` is ``Dataset.embedding`` (None for data that were not embedded: then None).
+
+    Examples
+    --------
+    >>> embedding_note({"encoder": "all-MiniLM-L6-v2", "revision": "c9745ed", "max_seq_length": 256,
+    ...                 "n_truncated": 2, "n_cached": 290, "n_encoded": 10, "seconds": 0.5})
+    'encoder all-MiniLM-L6-v2 (revision c9745ed), max 256 tokens: 2 of 300 texts truncated; 290 from the cache, 10 encoded (20 texts/s)'
+    """
+    if not meta:
         return None
-    cols = list(ds.feature_columns)
-    shown = ", ".join(cols) if len(cols) <= 4 else f"{cols[0]}..{cols[-1]}"
-    noun = "column" if len(cols) == 1 else "columns"
-    left = ", ".join(ds.left_out_columns[:10]) + (" ..." if len(ds.left_out_columns) > 10 else "")
-    return f"features: {len(cols)} {noun} ({shown}); left out: {left}"
+    n_cached, n_encoded = int(meta.get("n_cached", 0)), int(meta.get("n_encoded", 0))
+    seconds = float(meta.get("seconds") or 0.0)
+    rate = f" ({n_encoded / seconds:,.0f} texts/s)" if n_encoded and seconds > 0 else ""
+    return (
+        f"encoder {meta.get('encoder', '?')} (revision {meta.get('revision', '?')}), "
+        f"max {meta.get('max_seq_length', '?')} tokens: {int(meta.get('n_truncated', 0))} of "
+        f"{n_cached + n_encoded} texts truncated; {n_cached} from the cache, {n_encoded} encoded{rate}"
+    )
 
 
-def load_data(data: str, label: str | None = None, *, notify: Notify | None = None) -> Dataset:
-    """``datafactors.io.load`` of a built-in name or file, telling ``notify`` which columns it left out."""
-    from ..io import load
+Progress = Callable[[int, int], None]
 
-    ds = load(data, label=label)
-    note = columns_note(ds)
-    if note is not None and notify is not None:
-        notify(note)
+
+def load_data(
+    data: str,
+    label: str | None = None,
+    *,
+    text: str | None = None,
+    notify: Notify | None = None,
+    progress: Progress | None = None,
+) -> Dataset:
+    """``datafactors.io.load`` of a built-in name or file, telling ``notify`` which columns it left out.
+
+    ``text`` names the column that is the example: it is embedded with the offline sentence
+    encoder (``progress(done, total)`` is called as texts are encoded) and ``notify`` is told
+    the encoder, its revision and how many texts were truncated or read from the cache.
+    """
+    from ..io import BUILTINS, load
+
+    if text is None:
+        ds = load(data, label=label)
+    else:
+        if data in BUILTINS:
+            raise DataError(f"--text needs a file with a text column; {data!r} is a built-in without text")
+        if label is not None and label == text:
+            raise DataError(f"--text {text} is also the --label column; the text and the label must differ")
+        ds = load(data, label=label, text=text, progress=progress)
+    for note in (columns_note(ds), embedding_note(getattr(ds, "embedding", None))):
+        if note is not None and notify is not None:
+            notify(note)
     return ds
 
 
@@ -118,6 +169,15 @@ def _sharded(engine: str, address: str | None) -> bool:
     if engine == "local" and address is not None:
         raise ConfigError("--address is only for the ray engine")
     return engine == "ray"
+
+
+def _text_kwargs(fn: Callable[..., Any], text: str | None) -> dict[str, Any]:
+    """``{"text": text}`` for a sharded driver that takes it; --text where it does not is a ConfigError."""
+    if text is None:
+        return {}
+    if "text" not in inspect.signature(fn).parameters:
+        raise ConfigError(f"--text {text} is not available with --engine ray; use the local engine")
+    return {"text": text}
 
 
 def _write(frame: pd.DataFrame, out: Path) -> None:
@@ -149,12 +209,15 @@ def score_command(
     params: Sequence[str] = (),
     engine: str = "local",
     address: str | None = None,
+    text: str | None = None,
     notify: Notify | None = None,
+    progress: Progress | None = None,
 ) -> ScoreResult:
     """Score every example of ``data`` and write a Parquet table keyed by id (Ray: a folder of shards).
 
     ``seeds`` proxy runs use seeds ``seed, seed + 1, ...``; ``params`` are
-    ``SCORER.KEY=VALUE`` items (a bare ``KEY=VALUE`` when one scorer is named).
+    ``SCORER.KEY=VALUE`` items (a bare ``KEY=VALUE`` when one scorer is named). ``text``
+    names the text column to embed as the features (see :func:`load_data`).
     """
     out = Path(out)
     if _sharded(engine, address):
@@ -172,12 +235,13 @@ def score_command(
             epochs=epochs,
             seed=seed,
             address=address,
+            **_text_kwargs(score_shards, text),
         )
         return ScoreResult(Path(res.out), int(res.n_out), len(res.columns) - 1, len(res.shards))
     from ..io import check_out_path
     from ..scores import compute
 
-    ds = load_data(data, label, notify=notify)
+    ds = load_data(data, label, text=text, notify=notify, progress=progress)
     check_out_path(out, ".parquet")
     specs = _score_specs(names, params)
     frame = compute(ds, specs, learner=learner, seeds=range(seed, seed + seeds), epochs=epochs, seed=seed)
@@ -200,8 +264,8 @@ def _select_params(score: str | None, offset: float | None, params: Sequence[str
 def select_command(
     data: str,
     strategy: str,
-    budget: str | int | float,
-    out: Path,
+    budget: str | int | float | None,
+    out: Path | None = None,
     *,
     scores: Path | None = None,
     score: str | None = None,
@@ -214,21 +278,43 @@ def select_command(
     seed: int = 0,
     engine: str = "local",
     address: str | None = None,
+    text: str | None = None,
+    export: Path | None = None,
+    order: str = "input",
+    with_scores: bool = False,
+    clusters: Path | None = None,
+    target: str | None = None,
     notify: Notify | None = None,
+    progress: Progress | None = None,
 ) -> SelectResult:
-    """Select a subset of ``data`` with ``strategy`` and write its ids, row indices and ranks.
+    """Select a subset of ``data`` with ``strategy``; write its ids, row indices and ranks and/or the kept rows.
 
-    ``budget`` is a count or a fraction (``"3000"``, ``"0.3"``); ``params`` are the
-    strategy's ``KEY=VALUE`` options.
+    ``budget`` is a count or a fraction (``"3000"``, ``"0.3"``), or None for a filter
+    (keep every row that passes); ``params`` are the strategy's ``KEY=VALUE`` options.
+    ``out`` gets the selection (id, index, rank), ``export`` the kept rows with all their
+    columns (:func:`datafactors.select.export_rows`; a folder of shards in, one shard per
+    input shard out), in ``order`` ``"input"`` or ``"pick"``, with the ``scores`` columns
+    when ``with_scores``. ``clusters`` gets the near-duplicate clusters of ``minhash_dedup``;
+    ``target`` is the eval file of a target-aware selector (loaded with the same ``text``).
     """
     from .._validation import parse_budget
     from ..io import check_out_path, read_embeddings, read_scores
 
-    out = Path(out)
+    if out is None and export is None:
+        raise ConfigError("give --out FILE (the selection: id, index, rank) and/or --export FILE (the kept rows)")
+    if with_scores and (scores is None or export is None):
+        raise ConfigError("--with-scores adds the columns of --scores FILE to --export; give both")
+    if clusters is not None and strategy != "minhash_dedup":
+        raise ConfigError(f"--clusters writes the clusters of minhash_dedup, not of strategy {strategy!r}")
+    out = None if out is None else Path(out)
     b = parse_budget(budget) if isinstance(budget, str) else budget
     if _sharded(engine, address):
-        if embeddings is not None:
-            raise ConfigError("--embeddings is not available with --engine ray")
+        unsupported = {"--embeddings": embeddings, "--export": export, "--clusters": clusters, "--target": target}
+        for flag, value in unsupported.items():
+            if value is not None:
+                raise ConfigError(f"{flag} is not available with --engine ray")
+        if out is None:
+            raise ConfigError("--engine ray writes the selection to --out FOLDER; give --out")
         kw = _select_params(score, offset, params)
         from .sharded import select_shards
 
@@ -243,15 +329,21 @@ def select_command(
             group_balanced=group_balanced,
             label=label,
             address=address,
+            **_text_kwargs(select_shards, text),
             **kw,
         )
         return SelectResult(Path(res.out), strategy, int(res.n_out), int(res.n_rows), len(res.shards))
     from ..select import select
 
-    ds = load_data(data, label, notify=notify)
-    check_out_path(out, ".parquet")
+    shards = _export_plan(data, export)
+    for path, suffix, flag in ((out, ".parquet", "--out"), (clusters, ".parquet", "--clusters")):
+        if path is not None:
+            check_out_path(path, suffix, flag=flag)
+    ds = load_data(data, label, text=text, notify=notify, progress=progress)
     sc = None if scores is None else read_scores(scores)
     kw = _select_params(score, offset, params)
+    if target is not None:
+        kw["target"] = load_data(target, label, text=text, progress=progress)
     emb = None if embeddings is None else read_embeddings(embeddings, ds)
     idx = select(
         ds,
@@ -264,8 +356,84 @@ def select_command(
         group_balanced=group_balanced,
         **kw,
     )
-    _write(pd.DataFrame({"id": ds.ids[idx].astype(str), "index": idx, "rank": np.arange(len(idx))}), out)
-    return SelectResult(out, strategy, len(idx), ds.n)
+    from ..select.export import export_rows, export_shards, selection_frame
+
+    if export is not None:
+        extra_cols = sc if with_scores else None
+        if shards is None:
+            export_rows(ds, idx, export, order=order, scores=extra_cols, label_column=label)
+        else:
+            export_shards(ds, idx, export, shards, order=order, scores=extra_cols, label_column=label)
+    if clusters is not None:
+        _write(duplicate_clusters(ds, kw, seed=seed), Path(clusters))
+    if out is not None:
+        frame = selection_frame(ds, idx)
+        _write(frame.assign(id=frame["id"].astype(str)), out)
+    written = tuple(Path(p) for p in (out, export, clusters) if p is not None)
+    return SelectResult(written[0], strategy, len(idx), ds.n, written=written)
+
+
+def duplicate_clusters(ds: Dataset, params: dict[str, Any], *, seed: int = 0) -> pd.DataFrame:
+    """The near-duplicate clusters (cluster_id, id, representative_id, similarity) ``minhash_dedup`` sees.
+
+    ``params`` are the strategy's options; those :func:`datafactors.select.minhash.near_duplicate_clusters`
+    takes are passed on (shingling, permutations, bands, threshold, its seed).
+    """
+    from ..select.minhash import near_duplicate_clusters
+
+    accepted = set(inspect.signature(near_duplicate_clusters).parameters) - {"texts", "ids"}
+    kw = {k: v for k, v in params.items() if k in accepted}
+    if "seed" in accepted:
+        kw.setdefault("seed", seed)
+    frame = near_duplicate_clusters(ds.texts("--clusters"), ids=ds.ids, **kw)
+    for c in ("id", "representative_id"):
+        if c in frame.columns:
+            frame[c] = frame[c].astype(str)
+    return frame
+
+
+def _export_plan(data: str, export: Path | None) -> list[tuple[str, int]] | None:
+    """``(relative path, rows)`` of each input shard when ``data`` is a folder, else None; checks ``export``."""
+    from ..select.export import EXPORT_FORMATS
+
+    if export is None:
+        return None
+    export = Path(export)
+    folder = Path(data)
+    if not folder.is_dir():
+        if export.suffix.lower() not in EXPORT_FORMATS:
+            raise DataError(
+                f"--export {export}: unknown extension {export.suffix or '(none)'!r}; "
+                f"expected one of {', '.join(EXPORT_FORMATS)}"
+            )
+        if export.is_dir():
+            raise DataError(f"--export {export} is a folder; give a file name ending in {', '.join(EXPORT_FORMATS)}")
+        return None
+    if export.suffix.lower() in EXPORT_FORMATS or (export.exists() and not export.is_dir()):
+        raise DataError(
+            f"--export {export}: {data} is a folder of shards, so the export is a folder too (one shard per input "
+            "shard); give a folder name"
+        )
+
+    def visible(q: Path) -> bool:
+        return not any(part.startswith(("_", ".")) for part in q.relative_to(folder).parts)
+
+    found = sorted(q for q in folder.rglob("*") if q.is_file() and visible(q) and q.suffix.lower() in EXPORT_FORMATS)
+    shards = []
+    for q in found:
+        shards.append((str(q.relative_to(folder)), _count_rows(q)))
+    return shards
+
+
+def _count_rows(q: Path) -> int:
+    if q.suffix.lower() == ".parquet":
+        import pyarrow.parquet as pq
+
+        return int(pq.ParquetFile(q).metadata.num_rows)
+    if q.suffix.lower() == ".csv":
+        return len(pd.read_csv(q, usecols=[0]))
+    with open(q, "rb") as fh:
+        return sum(1 for line in fh if line.strip())
 
 
 def split_command(
@@ -279,14 +447,16 @@ def split_command(
     score: str | None = None,
     label: str | None = None,
     seed: int = 0,
+    text: str | None = None,
     notify: Notify | None = None,
+    progress: Progress | None = None,
 ) -> SplitResult:
     """Assign every example of ``data`` to a part of split ``kind`` and write ``id, part``.
 
     ``options`` maps a split parameter to ``(flag, value)``; a value of None is not
     given, and a given one the split kind does not take is a ConfigError naming the
     flag. ``scores`` / ``score`` give easy_hard its score (a column of the scores
-    file, or of the data).
+    file, or of the data). ``text`` names the text column to embed as the features.
     """
     from ..io import check_out_path, read_scores
     from ..splits import REGISTRY
@@ -294,7 +464,7 @@ def split_command(
 
     out = Path(out)
     fn = REGISTRY.get(kind)
-    ds = load_data(data, label, notify=notify)
+    ds = load_data(data, label, text=text, notify=notify, progress=progress)
     check_out_path(out, ".parquet")
     given = dict(options or {})
     flag, holdout = given.get("holdout", ("--holdout", None))
@@ -322,28 +492,13 @@ def split_command(
     return SplitResult(out, {str(k): int(v) for k, v in frame["part"].value_counts().items()})
 
 
-def _load_text(data: str, label: str | None, embed: str | None, notify: Notify | None) -> Dataset:
-    if embed is None:
-        try:
-            return load_data(data, label, notify=notify)
-        except DataError as e:
-            if "no numeric feature columns" in str(e):
-                raise DataError(f"{e}; or pass --embed <text column> to embed the text") from None
-            raise
-    from ..featurize import read_text_table
-    from ..io import BUILTINS
-
-    if data in BUILTINS:
-        raise DataError(f"--embed needs a file with a text column; {data!r} is a built-in without text")
-    return read_text_table(data, embed, label=label)
-
-
 def profile_command(
     data: str,
     *,
     label: str | None = None,
-    embed: str | None = None,
     text: str | None = None,
+    embed: bool = True,
+    embed_alias: str | None = None,
     out: Path | None = None,
     test: str | None = None,
     scores: Path | None = None,
@@ -352,25 +507,40 @@ def profile_command(
     near_duplicate_threshold: float = 0.95,
     seed: int = 0,
     notify: Notify | None = None,
+    progress: Progress | None = None,
 ) -> ProfileResult:
     """Measure the dataset-level factors of ``data`` (and write them to ``out`` when given).
 
-    ``embed`` names a text column to embed as the features; ``text`` one to count
-    vocabulary and concepts of without embedding.
+    ``text`` names the text column: it is embedded as the features (and its vocabulary and
+    concepts are counted); with ``embed=False`` the features stay the file's numeric columns
+    and the text is only counted. ``test`` is loaded the same way. ``embed_alias`` is the
+    deprecated ``--embed COL`` (the same as ``--text COL``; ``notify`` is told so).
     """
     from ..factors import profile
     from ..io import check_out_path, read_scores
 
+    if embed_alias is not None:
+        if notify is not None:
+            notify(f"--embed is deprecated; use --text {embed_alias}")
+        if text is not None and text != embed_alias:
+            raise ConfigError(f"--embed {embed_alias} and --text {text} name different columns; give --text only")
+        text = embed_alias
+
     if out is not None:
         out = check_out_path(out, ".parquet")
-    if embed is not None and text is not None and embed != text:
-        raise DataError(f"--embed {embed} and --text {text} name different columns; give one")
-    ds = _load_text(data, label, embed, notify)
-    test_ds = None if test is None else _load_text(test, label, embed, None)
+    column = text if embed else None
+    try:
+        ds = load_data(data, label, text=column, notify=notify, progress=progress)
+    except DataError as e:
+        if "no numeric feature columns" not in str(e):
+            raise
+        hint = "drop --no-embed to embed the text" if text is not None else "or pass --text <column> to embed it"
+        raise DataError(f"{e}; {hint}") from None
+    test_ds = None if test is None else load_data(test, label, text=column, progress=progress)
     sc = None if scores is None else read_scores(scores)
     prof = profile(
         ds,
-        text=embed or text,
+        text=text,
         test=test_ds,
         scores=sc,
         licence=licence,

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from .._errors import ConfigError
 
@@ -63,6 +63,9 @@ class RunConfig(_Strict):
     dataset: str = "mnist1d"
     dataset_params: dict[str, Any] = Field(default_factory=dict)
     label: str | None = None
+    text: str | None = Field(
+        None, description="text column of a file dataset, embedded as the features (test and ood use the same column)"
+    )
     test: str | None = Field(None, description="path of a test file (default: the built-in's, or a stratified 20%)")
     ood: str | None = Field(None, description="path of an OOD test file (default: the built-in's shifted set)")
     learner: str = "mlp"
@@ -117,6 +120,18 @@ class RunConfig(_Strict):
         if len(set(names)) != len(names):
             raise ValueError(f"strategy names must be unique, got {names}")
         return self
+
+    @field_validator("text")
+    @classmethod
+    def _text(cls, v: str | None, info: ValidationInfo) -> str | None:
+        from ..io import BUILTINS
+
+        dataset, label = info.data.get("dataset"), info.data.get("label")
+        if v is not None and dataset in BUILTINS:
+            raise ValueError(f"{v!r} applies to a file dataset; {dataset!r} is a built-in without text")
+        if v is not None and v == label:
+            raise ValueError(f"text and label both name column {v!r}; the text and the label must differ")
+        return v
 
     def check_names(self) -> None:
         """Check every registry name (selectors, scores, learner) before any work starts."""

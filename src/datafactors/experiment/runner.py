@@ -18,7 +18,7 @@ from .._errors import ConfigError, DataError
 from .._validation import resolve_budget
 from ..dataset import Dataset
 from ..store import RunStore
-from .config import RunConfig, dump_config, load_config
+from .config import RunConfig, config_from_dict, dump_config, load_config
 from .tasks import dynamics_task, trial_task
 
 # ------------------------------------------------------------------ progress
@@ -62,8 +62,12 @@ class RunData:
         return out
 
 
-def load_run_data(cfg: RunConfig) -> RunData:
-    """Train / test / OOD sets named by the config, validated before any folder is made."""
+def load_run_data(cfg: RunConfig, *, progress: Any = None) -> RunData:
+    """Train / test / OOD sets named by the config, validated before any folder is made.
+
+    With ``text:`` each file's text column is embedded (``progress(done, total)`` as texts are
+    encoded; texts already in the embedding cache, e.g. on ``--resume``, are not encoded again).
+    """
     from ..io import BUILTINS, load, load_builtin
     from ..splits import stratified_split
 
@@ -77,13 +81,18 @@ def load_run_data(cfg: RunConfig) -> RunData:
         return RunData(b.train, b.test, b.ood, b.ood_description)
     if cfg.dataset_params:
         raise ConfigError("dataset_params apply only to built-in datasets")
-    full = load(cfg.dataset, label=cfg.label)
+    text_kw = {} if cfg.text is None else {"text": cfg.text, "progress": progress}
+    full = load(cfg.dataset, label=cfg.label, **text_kw)
+    full.require_labels("datafactors run (proxy training)")
     if cfg.test:
-        train, test = full, load(cfg.test, label=cfg.label)
+        train, test = full, load(cfg.test, label=cfg.label, **text_kw)
+        test.require_labels("the test set of datafactors run")
     else:
         sp = stratified_split(full, seed=cfg.split_seed, test_size=0.2)
         train, test = full.subset(sp.train), full.subset(sp.test)
-    ood = load(cfg.ood, label=cfg.label) if cfg.ood else None
+    ood = load(cfg.ood, label=cfg.label, **text_kw) if cfg.ood else None
+    if ood is not None:
+        ood.require_labels("the OOD set of datafactors run")
     for name, other in (("test", test), ("ood", ood)):
         if other is not None and other.n_features != train.n_features:
             raise DataError(f"{name} set has {other.n_features} features but the train set has {train.n_features}")
@@ -180,6 +189,7 @@ def run(
     address: str | None = None,
     reporter: Reporter | None = None,
     make_report: bool = True,
+    text: str | None = None,
 ) -> RunResult:
     """Run the whole loop and write a run folder; see ARCHITECTURE.md.
 
@@ -189,6 +199,7 @@ def run(
     out : folder under which ``<run-id>/`` is created.
     resume : an existing run folder to finish (its saved config is used).
     engine, address : where trials execute ("local" process pool).
+    text : the text column to embed (overrides the config's ``text:``; not with ``resume``).
     """
     from ..engines import make_engine
 
@@ -196,19 +207,25 @@ def run(
     if resume is not None:
         if config is not None:
             raise ConfigError("pass either a config or --resume RUN, not both")
+        if text is not None:
+            raise ConfigError("--text applies to a new run; --resume RUN uses the text column of its saved config")
         store = RunStore(resume)
         manifest = store.manifest()
         cfg = load_config(store.path / "config.yaml")
-        data = load_run_data(cfg)
+        data = load_run_data(cfg, progress=_encoding_progress(rep))
+        _log_embedding(data, rep)
         eng = make_engine(engine, n_workers=cfg.n_workers, address=address)
         rep.log(f"resuming {store.path}")
     else:
         cfg = config if isinstance(config, RunConfig) else load_config(config)
-        data = load_run_data(cfg)
+        if text is not None:
+            cfg = config_from_dict({**cfg.model_dump(mode="json"), "text": text}, " (with --text)")
+        data = load_run_data(cfg, progress=_encoding_progress(rep))
+        _log_embedding(data, rep)
         _plan_selections_check(cfg, data)
-        eng = make_engine(engine, n_workers=cfg.n_workers, address=address)
         out_dir = Path(out)
-        _check_writable(out_dir)
+        _check_writable(out_dir)  # before the engine connects, so a bad --out leaves nothing running
+        eng = make_engine(engine, n_workers=cfg.n_workers, address=address)
         cfg_text = dump_config(cfg)
         run_dir = _new_run_dir(out_dir, cfg_text)
         store = RunStore(run_dir)
@@ -228,6 +245,9 @@ def run(
                 "n_features": data.train.n_features,
                 "n_classes": data.train.n_classes,
             },
+            "embedding": None
+            if data.train.embedding is None
+            else json.loads(json.dumps(data.train.embedding, default=str)),
             "ood_description": data.ood_description,
             "protocol": cfg.protocol,
             "protocol_description": protocol_sentence(cfg, data.train.n),
@@ -245,6 +265,28 @@ def run(
         eng.close()
         store.close()
     return result
+
+
+def _encoding_progress(rep: Reporter) -> Any:
+    """A ``progress(done, total)`` callback that shows text encoding as a stage of ``rep``."""
+    state: dict[str, Any] = {"done": 0, "total": None}
+
+    def progress(done: int, total: int) -> None:
+        if state["total"] != total or done < state["done"]:  # a new file (train, test, ood) starts
+            rep.stage(f"encoding {total} texts", total)
+            state.update(done=0, total=total)
+        rep.advance(done - state["done"])
+        state["done"] = done
+
+    return progress
+
+
+def _log_embedding(data: RunData, rep: Reporter) -> None:
+    from .commands import embedding_note
+
+    note = embedding_note(data.train.embedding)
+    if note is not None:
+        rep.log(note)
 
 
 def _plan_selections_check(cfg: RunConfig, data: RunData) -> None:
@@ -407,6 +449,7 @@ def _execute(cfg: RunConfig, data: RunData, store: RunStore, eng: Any, rep: Repo
     _write_profile(data, scores, store, rep)
     stored = store.read_parquet("selections.parquet")
     sels = _selections(cfg, data, scores, rep, stored)
+    _write_duplicates(cfg, data, store)
     if stored is None or len(_stored_selections(stored, data)) < len(sels):
         rows = [
             pd.DataFrame(
@@ -484,6 +527,17 @@ def _execute(cfg: RunConfig, data: RunData, store: RunStore, eng: Any, rep: Repo
         report_path = _build_report(store.path)
     rep.done()
     return RunResult(store.path, len(trials), n_failed, summary, report_path, skipped)
+
+
+def _write_duplicates(cfg: RunConfig, data: RunData, store: RunStore) -> None:
+    """duplicates.parquet: the near-duplicate clusters of each ``minhash_dedup`` strategy (column ``strategy``)."""
+    from .commands import duplicate_clusters
+
+    strategies = [st for st in cfg.strategies if st.selector == "minhash_dedup"]
+    if not strategies or store.read_parquet("duplicates.parquet") is not None:
+        return
+    frames = [duplicate_clusters(data.train, dict(st.params)).assign(strategy=st.name) for st in strategies]
+    store.write_parquet("duplicates.parquet", pd.concat(frames, ignore_index=True))
 
 
 def _write_predictions(store: RunStore, data: RunData, preds: dict[str, np.ndarray]) -> None:

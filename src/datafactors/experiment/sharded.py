@@ -231,7 +231,7 @@ def score_shards(
 class _Roles:
     """Which columns of the shards are the label, the ids and the features (the reader's rules)."""
 
-    label: str
+    label: str | None
     id_col: str | None
     features: tuple[str, ...]
 
@@ -261,12 +261,7 @@ def _resolve_roles(folder: Path, shards: Sequence[Path], counts: np.ndarray, lab
     frame = _shard_frame(folder, first)
     name = f"{folder.name}/{first.relative_to(folder).as_posix()}"
     cols = list(frame.columns)
-    lab = resolve_column(cols, label, LABEL_DEFAULTS, "label", name)
-    if lab is None:
-        raise DataError(
-            f"no label column in {name}: looked for {name_list(LABEL_DEFAULTS)}; columns are: {name_list(cols)}. "
-            "Pass label='<column>'"
-        )
+    lab = resolve_column(cols, label, LABEL_DEFAULTS, "label", name)  # None: an unlabeled pool
     idc = resolve_column(cols, None, (ID_DEFAULT,), "id", name)
     grp = resolve_column(cols, None, (GROUP_DEFAULT,), "group", name)
     used = {c for c in (lab, idc, grp) if c}

@@ -46,11 +46,16 @@ from ._context import PROFILE_COLUMNS, ProfileContext, row
 
 @dataclass(frozen=True)
 class FactorFamily:
-    """A registered family: ``fn(ctx) -> list of rows`` (see :func:`row`)."""
+    """A registered family: ``fn(ctx) -> list of rows`` (see :func:`row`).
+
+    ``needs_labels``: on an unlabeled pool :func:`profile` skips the family and writes one
+    row whose note says it needs labels.
+    """
 
     name: str
     fn: Callable[[ProfileContext], list[dict]]
     description: str
+    needs_labels: bool = False
 
 
 REGISTRY: Registry[FactorFamily] = Registry("factor family")
@@ -74,11 +79,13 @@ LICENCE_COLUMNS = ("licence", "license", "licences", "licenses")
 SOURCE_COLUMNS = ("source",)
 
 
-def family(name: str, *, description: str) -> Callable[[Callable[[ProfileContext], list[dict]]], Callable]:
-    """Register a factor family under ``name``."""
+def family(
+    name: str, *, description: str, needs_labels: bool = False
+) -> Callable[[Callable[[ProfileContext], list[dict]]], Callable]:
+    """Register a factor family under ``name`` (``needs_labels``: skipped on an unlabeled pool)."""
 
     def deco(fn: Callable[[ProfileContext], list[dict]]) -> Callable[[ProfileContext], list[dict]]:
-        REGISTRY.register(name)(FactorFamily(name, fn, description))
+        REGISTRY.register(name)(FactorFamily(name, fn, description, needs_labels))
         return fn
 
     return deco
@@ -141,6 +148,11 @@ def _pick_column(ds: Dataset, explicit: str | None, defaults: tuple[str, ...], w
         return explicit
     lower = {c.lower(): c for c in cols}
     return next((lower[d] for d in defaults if d in lower), None)
+
+
+def needs_labels_note(ds: Dataset) -> str:
+    """The note of a profile row left out because ``ds`` is an unlabeled pool."""
+    return f"not computed: needs labels, and {ds.name} has none (pass --label COL, or label= in Python)"
 
 
 def _vectors(X: np.ndarray | None, n: int, what: str) -> np.ndarray | None:
@@ -264,7 +276,11 @@ def profile(
     seconds: dict[str, float] = {}
     for name in names:
         t = time.perf_counter()
-        rows.extend(REGISTRY.get(name).fn(ctx))
+        fam = REGISTRY.get(name)
+        if fam.needs_labels and not ds.has_labels:
+            rows.append(row(name, name, note=needs_labels_note(ds)))
+        else:
+            rows.extend(fam.fn(ctx))
         seconds[name] = time.perf_counter() - t
     frame = pd.DataFrame(rows, columns=list(PROFILE_COLUMNS))
     for c in ("family", "factor", "key", "text", "note"):
@@ -315,6 +331,7 @@ __all__ = [
     "inductive_bias_from_errors",
     "intrinsic_dimension",
     "label_noise",
+    "needs_labels_note",
     "licence_terms",
     "min_interclass_distance",
     "near_duplicate_rate",

@@ -52,14 +52,19 @@ def class_balance(counts: np.ndarray) -> tuple[float, float, float]:
 @family(FAMILY, description="class balance entropy and imbalance ratio; group balance")
 def balance(ctx: ProfileContext) -> list[dict]:
     ds = ctx.ds
-    counts = ds.class_counts()
-    h, hn, ratio = class_balance(counts)
-    rows = [row(FAMILY, "class_count", int(c), key=name) for name, c in zip(ds.class_names, counts, strict=True)]
-    rows += [
-        row(FAMILY, "class_entropy", h, note="Shannon entropy of the class shares, nats"),
-        row(FAMILY, "class_entropy_normalized", hn, note="entropy / ln(n_classes); 1 = balanced"),
-        row(FAMILY, "class_imbalance_ratio", ratio, note="largest / smallest class count"),
-    ]
+    if not ds.has_labels:  # an unlabeled pool: the group balance still applies
+        from . import needs_labels_note
+
+        rows = [row(FAMILY, "class_entropy_normalized", note=needs_labels_note(ds))]
+    else:
+        counts = ds.class_counts()
+        h, hn, ratio = class_balance(counts)
+        rows = [row(FAMILY, "class_count", int(c), key=name) for name, c in zip(ds.class_names, counts, strict=True)]
+        rows += [
+            row(FAMILY, "class_entropy", h, note="Shannon entropy of the class shares, nats"),
+            row(FAMILY, "class_entropy_normalized", hn, note="entropy / ln(n_classes); 1 = balanced"),
+            row(FAMILY, "class_imbalance_ratio", ratio, note="largest / smallest class count"),
+        ]
     if ds.groups is None:
         rows.append(row(FAMILY, "group_entropy_normalized", note="not computed: the dataset has no groups"))
         return rows

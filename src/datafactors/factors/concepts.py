@@ -125,6 +125,9 @@ def frequency_fit(counts: pd.Series, performance: Mapping[str, float]):
 def concept_frequency(ctx: ProfileContext) -> list[dict]:
     if ctx.texts is None:
         return [row(FAMILY, "concept_count", note="not computed: no text column (pass text=<column>)")]
+    if ctx.concepts is None and not ctx.ds.has_labels:
+        note = "not computed: no concepts (pass concepts=[...]; the default, the class names, needs labels)"
+        return [row(FAMILY, "concept_count", note=note)]
     index = ConceptIndex(ctx.texts)
     concepts = list(ctx.concepts) if ctx.concepts is not None else list(ctx.ds.class_names)
     rows = []

@@ -236,7 +236,6 @@ def cluster_entropy(X: np.ndarray, n_clusters: int | None = None, *, seed: SeedL
 def diversity(ctx: ProfileContext) -> list[dict]:
     U, zero = ctx.unit()
     keep = ~zero
-    y = ctx.ds.y[keep]
     note_zero = f"; {int(zero.sum())} all-zero rows left out" if zero.any() else ""
     rows = []
     if keep.sum() < 2:
@@ -251,10 +250,17 @@ def diversity(ctx: ProfileContext) -> list[dict]:
         )
     )
     rows.append(row(FAMILY, "aps", aps(Uk), note=f"mean pairwise cosine; lower = more diverse{note_zero}"))
-    ca = class_aps(Uk, y)
-    rows.append(row(FAMILY, "aps_intra_class", ca.intra, note="mean over classes of the within-class APS"))
-    rows.append(row(FAMILY, "aps_inter_class", ca.inter, note="mean over class pairs of the between-class mean cosine"))
-    rows += [row(FAMILY, "aps_class", v, key=ctx.ds.class_names[c]) for c, v in ca.per_class.items()]
+    if ctx.ds.has_labels:
+        ca = class_aps(Uk, ctx.ds.y[keep])
+        rows.append(row(FAMILY, "aps_intra_class", ca.intra, note="mean over classes of the within-class APS"))
+        rows.append(
+            row(FAMILY, "aps_inter_class", ca.inter, note="mean over class pairs of the between-class mean cosine")
+        )
+        rows += [row(FAMILY, "aps_class", v, key=ctx.ds.class_names[c]) for c, v in ca.per_class.items()]
+    else:
+        from . import needs_labels_note
+
+        rows.append(row(FAMILY, "aps_intra_class", note=needs_labels_note(ctx.ds)))
     try:
         ce = cluster_entropy(Uk, seed=ctx.rng(FAMILY))
         rows.append(row(FAMILY, "cluster_entropy", ce.entropy, note=f"spherical k-means, k={ce.n_clusters}; nats"))

@@ -377,7 +377,9 @@ def exact_inductive_bias(
     return ExactInductiveBias(fit.nats, float(target_error), errors, fit.df, fit.nc, fit.scale, sigma, len(Xa), len(Xb))
 
 
-@family(FAMILY, description="Boopathy et al. bits (2023) and the exact inductive bias in nats (2024)")
+@family(
+    FAMILY, description="Boopathy et al. bits (2023) and the exact inductive bias in nats (2024)", needs_labels=True
+)
 def inductive_bias(ctx: ProfileContext) -> list[dict]:
     from .intrinsic import cached_intrinsic_dimension
 

@@ -85,7 +85,7 @@ def label_noise(
     return LabelNoise(float(1.0 - np.trace(joint)), float(issues.mean()), issues, rows)
 
 
-@family(FAMILY, description="cleanlab estimate of the share of wrong labels")
+@family(FAMILY, description="cleanlab estimate of the share of wrong labels", needs_labels=True)
 def label_noise_family(ctx: ProfileContext) -> list[dict]:
     try:
         r = label_noise(ctx.X, ctx.ds.y, seed=int(ctx.rng(FAMILY).integers(2**31 - 1)))

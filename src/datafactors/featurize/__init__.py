@@ -8,12 +8,15 @@ from __future__ import annotations
 import numpy as np
 
 from .._errors import DataError
+from .normalize import normalize_text
 from .text import (
     EMBEDDING_DIM,
     MODEL_NAME,
     cache_dir,
+    clear_cache,
     embed_dataset,
     embed_texts,
+    embed_with_info,
     read_text_table,
     text_column,
 )
@@ -37,9 +40,12 @@ def standardize(X: np.ndarray) -> np.ndarray:
 __all__ = [
     "EMBEDDING_DIM",
     "MODEL_NAME",
+    "clear_cache",
+    "embed_with_info",
     "cache_dir",
     "embed_dataset",
     "embed_texts",
+    "normalize_text",
     "read_text_table",
     "standardize",
     "text_column",

@@ -16,7 +16,7 @@ def load_builtin(name: str, **params: Any) -> BuiltinData:
     return BUILTINS.get(name)(**params)
 
 
-def load(source: Any, *, label: str | None = None, split: bool = False, **kwargs: Any) -> Any:
+def load(source: Any, *, label: str | None = None, text: str | None = None, split: bool = False, **kwargs: Any) -> Any:
     """Load a dataset.
 
     Parameters
@@ -24,7 +24,14 @@ def load(source: Any, *, label: str | None = None, split: bool = False, **kwargs
     source : a built-in name ("mnist1d", "digits"), a path (.csv .tsv .parquet .jsonl .npz,
         or a folder of Parquet shards), or a table object (pandas, polars, Arrow,
         Hugging Face ``datasets.Dataset``).
-    label : the label column of a file or table (default: "label", "y" or "target").
+    label : the label column of a file or table (default: "label", "y" or "target"; with
+        none of them the data are an unlabeled pool).
+    text : a text column: the examples are its texts, embedded offline with the sentence
+        encoder (cached per text; see :mod:`datafactors.featurize`); the raw text stays in
+        ``ds.extra`` (``ds.text_column``) for text-aware operators and ``ds.embedding``
+        says which encoder, its revision, max sequence length and how many texts were
+        truncated or came from the cache. ``kwargs`` may then hold ``progress`` (a callable
+        ``(done, total)``) and ``batch_size``.
     split : for built-ins, return ``(train, test, ood)`` instead of the train set.
     **kwargs : passed to the reader (``id_col``, ``group_col``, ``features``) or the
         built-in's generator (e.g. ``n_train``).
@@ -38,9 +45,15 @@ def load(source: Any, *, label: str | None = None, split: bool = False, **kwargs
 
     if isinstance(source, Dataset):
         return source
-    if isinstance(source, str) and source in BUILTINS:
+    if isinstance(source, str) and source in BUILTINS and text is None:
         data = load_builtin(source, **kwargs)
         return (data.train, data.test, data.ood) if split else data.train
+    if text is not None:
+        from ..featurize import read_text_table
+
+        if isinstance(source, str) and source in BUILTINS:
+            raise DataError(f"--text needs a file with a text column; {source!r} is a built-in without text")
+        return read_text_table(source, text, label=label, **kwargs)
     if split:
         raise DataError(f"split=True is only for built-in datasets ({', '.join(BUILTINS.names())}); got {source!r}")
     if isinstance(source, (str, Path)):

@@ -8,7 +8,8 @@ that names the file, the column and what was expected.
 Column rules (files and tables alike)
 -------------------------------------
 - label: ``label=`` or the first of ``label``, ``y``, ``target`` (exact name, then
-  any case).
+  any case); with none of them (and no ``label=``) the table is an unlabeled pool
+  (``Dataset.y is None``). A ``label=`` column that is missing is an error.
 - ids: ``id_col=`` or a column ``id``; groups: ``group_col=`` or a column ``group``.
 - features: ``features=[...]`` or every other numeric column; a column holding
   lists/arrays of numbers (an ``embedding``) is expanded into one feature per item.
@@ -85,7 +86,8 @@ def read_path(
         A ``.csv``, ``.tsv``, ``.parquet``, ``.jsonl``/``.ndjson`` or ``.npz`` file,
         or a folder holding ``.parquet`` shards (``key=value`` folders become columns).
     label : str, optional
-        Label column (for ``.npz``: array name). Default: ``label``, ``y`` or ``target``.
+        Label column (for ``.npz``: array name). Default (None): ``label``, ``y`` or ``target``
+        if present, else the data load as an unlabeled pool (``ds.y is None``).
     id_col : str, optional
         Column of unique example ids (``.npz``: ``ids``). Default: ``id`` if present.
     group_col : str, optional
@@ -347,6 +349,29 @@ def check_out_path(path: PathLike, suffix: str, *, flag: str = "--out") -> Path:
 # --------------------------------------------------------------------------- files
 
 
+def read_frame(path: PathLike, *, what: str = "a table") -> pd.DataFrame:
+    """Every column of a table file (or a folder of Parquet shards) as a DataFrame, unvalidated.
+
+    For readers that need the raw columns (a text column to embed, rows to export);
+    errors as :func:`read_path` gives them (file not found, empty, bad UTF-8 with the line).
+    """
+    p = Path(os.fspath(path)).expanduser()
+    if not p.exists():
+        raise DataError(_not_found(p))
+    if p.is_dir():
+        return pd.DataFrame(_read_parquet_folder(p))
+    fmt, compression = _format_of(p)
+    if fmt == "npz":
+        raise DataError(f"{what} is needed; {p} is an .npz archive")
+    if p.stat().st_size == 0:
+        raise DataError(f"file is empty: {p} (0 bytes)")
+    if fmt == "parquet":
+        return pd.DataFrame(read_parquet_file(p))
+    if fmt == "jsonl":
+        return pd.DataFrame(_read_jsonl(p, compression))
+    return pd.DataFrame(_read_delimited(p, "\t" if fmt == "tsv" else ",", compression))
+
+
 def _not_found(p: Path) -> str:
     msg = f"file not found: {p}"
     parent = p.parent
@@ -521,12 +546,7 @@ def _read_npz(
             return str(explicit)
         return next((k for k in defaults if k in arrays), None)
 
-    yk = pick(label, _NPZ_Y, "label")
-    if yk is None:
-        raise DataError(
-            f"no label array in {name}: looked for {name_list(_NPZ_Y)}; arrays are: {name_list(arrays)}. "
-            "Pass label='<array>' or save with np.savez(path, X=..., y=...)"
-        )
+    yk = pick(label, _NPZ_Y, "label")  # None: an unlabeled pool
     if features is not None:
         fkeys = _feature_names_arg(features)
         for k in fkeys:
@@ -578,7 +598,7 @@ def _read_npz(
         return pd.Series(a)
 
     ids = id_values(column(ik, "id"), ik, name, "array") if ik else None
-    y = _label_values(column(yk, "label"), yk, name, "array", ids)
+    y = _label_values(column(yk, "label"), yk, name, "array", ids) if yk else None
     groups = _group_values(column(gk, "group"), gk, name, "array", ids) if gk else None
     used = {yk, ik, gk, *fkeys}
     rest = {k: a for k, a in arrays.items() if k not in used and a.ndim == 1 and a.shape[0] == n}
@@ -668,20 +688,15 @@ def _frame_to_dataset(
         raise DataError(f"{name} has no columns")
     if len(frame) == 0:
         raise DataError(f"{name} has no rows (columns: {name_list(cols)})")
-    lab = resolve_column(cols, label, LABEL_DEFAULTS, "label", name)
-    if lab is None:
-        raise DataError(
-            f"no label column in {name}: looked for {name_list(LABEL_DEFAULTS)}; columns are: {name_list(cols)}. "
-            "Pass label='<column>'"
-        )
+    lab = resolve_column(cols, label, LABEL_DEFAULTS, "label", name)  # None: an unlabeled pool
     idc = resolve_column(cols, id_col, (ID_DEFAULT,), "id", name)
     grp = resolve_column(cols, group_col, (GROUP_DEFAULT,), "group", name)
     feature_arg = _feature_names_arg(features) if features is not None else None
     _check_distinct({"label": lab, "id_col": idc, "group_col": grp}, feature_arg or [], name, noun="column")
 
-    class_names = (class_names_by_col or {}).get(lab)
+    class_names = (class_names_by_col or {}).get(lab) if lab else None
     ids = id_values(frame[idc], idc, name, "column") if idc else None
-    y = _label_values(frame[lab], lab, name, "column", ids, class_names)
+    y = _label_values(frame[lab], lab, name, "column", ids, class_names) if lab else None
     groups = _group_values(frame[grp], grp, name, "column", ids) if grp else None
     used = {c for c in (lab, idc, grp) if c}
 

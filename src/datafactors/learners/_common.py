@@ -22,6 +22,7 @@ __all__ = [
 def check_fit_args(ds: Dataset, epochs: float, seed: int) -> None:
     if not isinstance(ds, Dataset):
         raise DataError(f"fit expects a datafactors.Dataset, got {type(ds).__name__}")
+    ds.require_labels("training a proxy model")
     if not isinstance(epochs, (int, float)) or isinstance(epochs, bool) or not math.isfinite(epochs) or epochs <= 0:
         raise ConfigError(f"epochs == {epochs!r}, must be a positive number")
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:

@@ -162,6 +162,9 @@ def compute(
     >>> df.scores.compute(ds, [("aflite", {"tau": 0.8})])  # doctest: +SKIP
     """
     scorers = [REGISTRY.get(n).create(p) for n, p in score_specs(names)]
+    for s in scorers:
+        if getattr(s, "needs_labels", True):
+            ds.require_labels(f"score {s.name!r}")
     if dynamics is None and any(s.needs_dynamics for s in scorers):
         dynamics = train_dynamics(ds, learner=learner, seeds=seeds, epochs=epochs, learner_params=learner_params)
     if dynamics is not None:

@@ -46,7 +46,8 @@ class ScoreColumn:
 class Scorer:
     """Base of every registered scorer.
 
-    Subclasses set ``name``, ``columns``, ``needs_dynamics`` and ``row_wise``, take their
+    Subclasses set ``name``, ``columns``, ``needs_dynamics``, ``row_wise`` and (when they
+    read no labels) ``needs_labels = False``, take their
     parameters as constructor keyword arguments with defaults, and implement
     :meth:`score`. :meth:`check` may validate parameter values before any work starts.
     """
@@ -55,6 +56,7 @@ class Scorer:
     columns: ClassVar[tuple[ScoreColumn, ...]] = ()
     needs_dynamics: ClassVar[bool] = False
     row_wise: ClassVar[bool] = False
+    needs_labels: ClassVar[bool] = True  # False for scorers that read only features or text
 
     def __init__(self) -> None:  # a scorer without parameters
         pass

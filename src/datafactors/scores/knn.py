@@ -140,6 +140,8 @@ def knn_uniqueness(E: Any, k: int = 10, **search: Any) -> np.ndarray:
 class _KNNScorer(Scorer):
     """Parameters: ``k`` and the search settings of :func:`knn_distances`."""
 
+    needs_labels = False
+
     def __init__(
         self,
         k: int = 10,

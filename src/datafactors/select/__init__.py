@@ -5,6 +5,15 @@ returns exactly ``k`` unique row indices in pick order. :func:`select` validates
 budget and arguments once, resolves fractions, and applies the class-balanced and
 group-balanced options for every selector the same way. A selector marked with
 :func:`uses_embeddings` receives ``embeddings`` defaulting to ``ds.X``.
+
+Filters (marked with :func:`filter_selector`: deduplicators, quality rules,
+decontamination) also accept ``budget=None``. Such a selector is called with
+``k=None`` when no budget is given and with the count otherwise, and returns the rows
+that pass it -- in input order, or in its own preference order when it ranks them
+(``exact_dedup``'s ``order="random"``, ``semdedup`` without ``eps``) -- possibly more
+than ``k``. :func:`select` then keeps every passing row in input order (no budget) or
+the first ``k`` of them (a budget), and stops with one DataError naming both counts
+when fewer than ``k`` rows pass.
 """
 
 from __future__ import annotations
@@ -63,10 +72,32 @@ def uses_embeddings(fn: Any) -> Any:
     return fn
 
 
+def filter_selector(fn: Any) -> Any:
+    """Mark a selector as a filter: it accepts ``budget=None`` (keep every row that passes).
+
+    The selector is called with ``k=None`` or a count and returns its passing rows (see the
+    module notes); :func:`select` cuts them to the budget.
+    """
+    fn.is_filter = True
+    return fn
+
+
+def _cut_to_budget(out: np.ndarray, k: int | None, n: int, strategy: str) -> np.ndarray:
+    """A filter's passing rows: all of them in input order (k None), else the first ``k``."""
+    if len(np.unique(out)) != len(out):
+        raise RuntimeError(f"filter {strategy!r} returned duplicated row indices")
+    if k is None:
+        return np.sort(out)
+    if len(out) < k:
+        raise DataError(f"only {len(out)} of {n} rows pass {strategy}; the budget asks for {k}")
+    return out[:k]
+
+
 def _balance_labels(ds: Dataset, class_balanced: bool, group_balanced: bool) -> np.ndarray:
     """Integer cell of each row: its class, its group, or the (class, group) pair when both."""
     codes = []
     if class_balanced:
+        ds.require_labels("class_balanced selection")
         codes.append(np.asarray(ds.y, dtype=np.int64))
     if group_balanced:
         if ds.groups is None:
@@ -107,7 +138,7 @@ def _balanced_quota(counts: np.ndarray, k: int) -> np.ndarray:
 def select(
     ds: Dataset,
     strategy: str,
-    budget: int | float,
+    budget: int | float | None = None,
     *,
     scores: Any = None,
     embeddings: np.ndarray | None = None,
@@ -122,7 +153,10 @@ def select(
     ----------
     ds : Dataset to select from.
     strategy : a name in :data:`REGISTRY` ("random", "hardest", "easiest", "offset", ...).
-    budget : int count in [1, n] or float fraction in (0, 1].
+    budget : int count in [1, n] or float fraction in (0, 1]; None only for filters
+        (:func:`filter_selector`): keep every row that passes, in input order. With a
+        budget a filter keeps the first ``budget`` passing rows (input order, or its own
+        ranking where it has one); fewer passing rows than the budget raise DataError.
     scores : DataFrame indexed by id (from :func:`datafactors.scores.compute`), a Series
         by id, or an (n,) array; score-based strategies read the column ``score=``.
     embeddings : (n, d) vectors for geometric strategies (default ``ds.X``).
@@ -135,7 +169,8 @@ def select(
 
     Returns
     -------
-    ndarray (budget,) of unique int64 row indices in pick order.
+    ndarray (budget,) of unique int64 row indices in pick order (a filter without a
+    budget: every passing row, in input order).
 
     Examples
     --------
@@ -147,7 +182,8 @@ def select(
     if not isinstance(ds, Dataset):
         raise DataError(f"select expects a datafactors.Dataset, got {type(ds).__name__}")
     fn = REGISTRY.get(strategy)
-    k = resolve_budget(budget, ds.n)
+    is_filter = getattr(fn, "is_filter", False)
+    k = _resolve_filter_budget(strategy, fn, budget, ds.n, class_balanced or group_balanced)
     accepted = set(inspect.signature(fn).parameters) - {"ds", "k", "scores", "embeddings", "rng"}
     unknown = set(params) - accepted
     if unknown:
@@ -169,6 +205,8 @@ def select(
             check_finite(embeddings, "embeddings")
     if not (class_balanced or group_balanced):
         out = np.asarray(fn(ds, k, scores=scores, embeddings=embeddings, rng=rng, **params), dtype=np.int64)
+        if is_filter:
+            out = _cut_to_budget(out, k, ds.n, strategy)
     else:
         labels = _balance_labels(ds, class_balanced, group_balanced)
         quota = _balanced_quota(np.bincount(labels), k)
@@ -180,8 +218,13 @@ def select(
                 sub_scores = np.asarray(scores)[rows]
             sub_emb = None if embeddings is None else embeddings[rows]
             pick = fn(ds.subset(rows), int(quota[c]), scores=sub_scores, embeddings=sub_emb, rng=rng, **params)
-            parts.append(rows[np.asarray(pick, dtype=np.int64)])
+            pick = np.asarray(pick, dtype=np.int64)
+            if is_filter:
+                pick = _cut_to_budget(pick, int(quota[c]), len(rows), strategy)
+            parts.append(rows[pick])
         out = np.concatenate(parts)
+    if k is None:
+        return out
     if len(out) != k or len(np.unique(out)) != k:
         raise RuntimeError(
             f"strategy {strategy!r} returned {len(out)} indices ({len(np.unique(out))} unique), expected {k}"
@@ -189,25 +232,39 @@ def select(
     return out
 
 
+def _resolve_filter_budget(strategy: str, fn: Any, budget: Any, n: int, balanced: bool) -> int | None:
+    """The budget as a count, or None for a filter asked to keep every passing row."""
+    if budget is None:
+        if not getattr(fn, "is_filter", False):
+            raise ConfigError(f"strategy {strategy!r} needs a budget")
+        if balanced:
+            raise ConfigError(
+                f"class_balanced / group_balanced split a budget over cells; give {strategy!r} a budget with them"
+            )
+        return None
+    return resolve_budget(budget, n)
+
+
 def check_strategy(
     strategy: str,
-    budget: int | float,
+    budget: int | float | None,
     n: int,
     params: dict[str, Any] | None = None,
     *,
     class_balanced: bool = False,
     group_balanced: bool = False,
     has_groups: bool = True,
-) -> int:
+) -> int | None:
     """Validate a selection request without selecting anything; returns the budget as a count.
 
-    Checks the selector name, the budget against ``n`` rows, the option names against the
+    None comes back for a filter asked without a budget (keep every passing row); a
+    non-filter without a budget raises ConfigError. Checks the selector name, the budget against ``n`` rows, the option names against the
     selector's signature, that ``group_balanced`` has groups to balance over, and the
     selector's own ``check_params(**params)`` when it defines one. Raises ConfigError /
     DataError as :func:`select` would.
     """
     fn = REGISTRY.get(strategy)
-    k = resolve_budget(budget, n)
+    k = _resolve_filter_budget(strategy, fn, budget, n, class_balanced or group_balanced)
     params = dict(params or {})
     accepted = set(inspect.signature(fn).parameters) - {"ds", "k", "scores", "embeddings", "rng"}
     unknown = set(params) - accepted
@@ -225,6 +282,7 @@ def check_strategy(
 
 
 import_submodules(__name__, __path__)  # every module registers itself
+from .export import export_rows  # noqa: E402  (the curated corpus, with its original columns)
 
 # The scikit-learn-style classes import scikit-learn, so they load on first use.
 _ESTIMATORS = ("KCenter", "FacilityLocation", "Herding", "ClusterBalanced")
@@ -238,4 +296,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["REGISTRY", "check_strategy", "select", "uses_embeddings", *_ESTIMATORS]
+__all__ = ["REGISTRY", "check_strategy", "export_rows", "filter_selector", "select", "uses_embeddings", *_ESTIMATORS]

@@ -55,6 +55,7 @@ def aflite_select(
     """
     from ..scores.aflite import aflite_filter
 
+    ds.require_labels("the aflite selector")
     X = embeddings_of(ds, embeddings)
     res = aflite_filter(X, ds.y, n, m, cutoff, tau, rng, C=C)
     return aflite_order(res.removed_round, res.predictability, rng)[:k]

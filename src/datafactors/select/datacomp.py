@@ -36,7 +36,7 @@ from .._arrays import check_embeddings
 from .._errors import ConfigError, DataError
 from .._neighbors import kmeans, nearest_centroid, unit_rows
 from .._validation import SeedLike
-from . import REGISTRY, _align_scores
+from . import REGISTRY, _align_scores, filter_selector
 from ._common import embeddings_of, requires
 
 __all__ = ["ClusterFilterResult", "cluster_filter", "quality_order"]
@@ -171,6 +171,7 @@ def _check_threshold(threshold: Any) -> float | None:
 
 
 @REGISTRY.register("quality")
+@filter_selector
 @requires("scores")
 def quality_select(
     ds,
@@ -187,16 +188,19 @@ def quality_select(
 
     ``higher_is_better=False`` keeps the lowest values. With ``threshold`` only rows at or
     above it (at or below, when lower is better) are eligible, and ``k`` must not exceed them.
+    A filter: with ``threshold`` and no budget (``k=None``) every eligible row is kept, in
+    input order; without a threshold a budget is needed.
     """
     v = _align_scores(ds, scores, score)
     thr = _check_threshold(threshold)
+    if k is None:
+        if thr is None:
+            raise ConfigError("quality without a budget needs threshold= (keep the rows that meet it)")
+        return np.flatnonzero(v >= thr if higher_is_better else v <= thr)
     order = quality_order(v, rng, higher_is_better=higher_is_better)
-    if thr is not None:
-        passing = int(np.sum(v >= thr) if higher_is_better else np.sum(v <= thr))
-        if k > passing:
-            side = ">=" if higher_is_better else "<="
-            raise DataError(f"budget == {k}, but only {passing} rows have quality {side} threshold {thr:g}")
-    return order[:k]
+    if thr is not None:  # the eligible rows, best first; select() reports a budget above their count
+        order = order[(v >= thr if higher_is_better else v <= thr)[order]]
+    return order
 
 
 @REGISTRY.register("cluster_filter")

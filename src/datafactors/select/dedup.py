@@ -21,13 +21,19 @@ BLAS blocks, and the within-cluster similarities are computed in column blocks o
 ``_BLOCK_FLOATS`` entries: memory stays O(n + block) above the embeddings, never an n x n
 matrix and never a normalised copy of all n rows.
 
-Budget = number kept. The registered selectors return exactly ``budget`` rows:
+Both registered selectors are filters (:func:`datafactors.select.filter_selector`): with
+``budget=None`` they keep every row that passes, in input order; with a budget they keep
+``budget`` passing rows, and fewer passing rows than the budget raise ``DataError``:
 
-- ``exact_dedup``: the first occurrences, in row order (``order="first"``) or in a random
-  order drawn from the seed (``order="random"``, default), cut to ``budget``. A budget larger
-  than the number of distinct rows raises ``DataError`` (it would need duplicates).
-- ``semdedup``: rows by increasing ``M`` (most unique first) -- the set that the searched
-  ``eps`` keeps, with ties at the cut broken by the seed.
+- ``exact_dedup``: the first occurrences. With a budget, in row order (``order="first"``)
+  or in a random order drawn from the seed (``order="random"``, default), cut to ``budget``.
+  When the dataset has a text column (``ds.text_column``, or ``column=``) the normalised text
+  is compared (:func:`datafactors.featurize.normalize_text`: Unicode NFKC, lower case, every
+  whitespace run folded to one space, stripped), not the feature row.
+- ``semdedup``: with ``eps`` the rows whose ``M <= 1 - eps`` (the first ``budget`` of them in
+  input order with a budget). Without ``eps`` a budget is required: rows by increasing ``M``
+  (most unique first) -- the set that the searched ``eps`` keeps, with ties at the cut
+  broken by the seed.
 """
 
 from __future__ import annotations
@@ -44,7 +50,7 @@ from .._arrays import check_embeddings
 from .._errors import ConfigError, DataError
 from .._neighbors import check_n_clusters, kmeans, unit_rows
 from .._validation import SeedLike, check_random_state, resolve_budget
-from . import REGISTRY
+from . import REGISTRY, filter_selector
 from ._common import embeddings_of
 
 __all__ = [
@@ -69,7 +75,8 @@ def exact_duplicate_groups(X: Any = None, texts: Any = None, *, normalize_text: 
     X : (n, d) features hashed row by row (blake2b of the float32 bytes, ``-0.0`` as ``0.0``),
         or None when only ``texts`` are compared.
     texts : (n,) strings compared instead of ``X`` when ``X`` is None, or in addition to it.
-    normalize_text : compare texts after lower-casing and collapsing whitespace.
+    normalize_text : compare texts after :func:`datafactors.featurize.normalize_text` (NFKC,
+        lower case, whitespace runs folded to one space, stripped).
 
     Returns
     -------
@@ -80,8 +87,8 @@ def exact_duplicate_groups(X: Any = None, texts: Any = None, *, normalize_text: 
     --------
     >>> exact_duplicate_groups(np.array([[1.0], [2.0], [1.0], [-0.0], [0.0]])).tolist()
     [0, 1, 0, 2, 2]
-    >>> exact_duplicate_groups(texts=["a b", "A  b", "c"], normalize_text=True).tolist()
-    [0, 0, 1]
+    >>> exact_duplicate_groups(texts=["a b", "A  b", "c", "\uff41 b "], normalize_text=True).tolist()
+    [0, 0, 1, 0]
     """
     if X is None and texts is None:
         raise DataError("exact_duplicate_groups needs features X or texts")
@@ -104,7 +111,9 @@ def exact_duplicate_groups(X: Any = None, texts: Any = None, *, normalize_text: 
             raise DataError(f"texts has a missing value at row {int(np.flatnonzero(t.isna().to_numpy())[0])}")
         t = t.astype(str)
         if normalize_text:
-            t = t.str.lower().str.split().str.join(" ")
+            from ..featurize.normalize import normalize_text as _norm
+
+            t = t.map(_norm)
         if keys is None:
             codes, _ = pd.factorize(t)
             return codes.astype(np.int64)
@@ -119,6 +128,7 @@ def _first_occurrences(groups: np.ndarray) -> np.ndarray:
 
 
 @REGISTRY.register("exact_dedup")
+@filter_selector
 def exact_dedup_select(
     ds,
     k,
@@ -127,33 +137,36 @@ def exact_dedup_select(
     embeddings=None,
     rng: np.random.Generator,
     column: str | None = None,
-    normalize_text: bool = False,
+    normalize_text: bool | None = None,
     order: str = "random",
 ) -> np.ndarray:
     """Exact deduplication: keep the first occurrence of every distinct row (or text).
 
-    ``column`` names a text column of ``ds.extra`` to hash instead of the feature row.
-    ``order="first"`` returns the first occurrences in row order, ``"random"`` in a random
-    order from the seed; either is cut to ``k``. ``k`` larger than the number of distinct
-    rows raises ``DataError``.
+    A filter: ``k=None`` keeps every first occurrence in row order. ``column`` names a
+    text column of ``ds.extra`` to compare instead of the feature row; by default the
+    dataset's own text column (``ds.text_column``) is used when it has one, else the
+    feature row. ``normalize_text`` (default: True for ``ds.text_column``, False for an
+    explicit ``column``) compares :func:`datafactors.featurize.normalize_text` forms.
+    With a budget, ``order="first"`` gives the first occurrences in row order,
+    ``"random"`` in a random order from the seed; :func:`datafactors.select.select` cuts
+    them to ``k`` (fewer distinct rows than ``k`` raise ``DataError``).
     """
     if order not in ("first", "random"):
         raise ConfigError(f"order == {order!r}, must be 'first' or 'random'")
+    if column is None and getattr(ds, "text_column", None) is not None:
+        column = ds.text_column
+        normalize_text = True if normalize_text is None else normalize_text
     if column is None:
         groups = exact_duplicate_groups(ds.X)
-        what = "distinct feature rows"
     else:
         if ds.extra is None or column not in ds.extra.columns:
             have = [] if ds.extra is None else list(map(str, ds.extra.columns))
             raise DataError(f"column {column!r} is not in the dataset's extra columns ({', '.join(have) or 'none'})")
-        groups = exact_duplicate_groups(texts=ds.extra[column].to_numpy(), normalize_text=normalize_text)
-        what = f"distinct values of column {column!r}"
+        groups = exact_duplicate_groups(texts=ds.extra[column].to_numpy(), normalize_text=bool(normalize_text))
     first = _first_occurrences(groups)
-    if k > len(first):
-        raise DataError(f"budget == {k}, but there are only {len(first)} {what}; keeping {k} would keep duplicates")
-    if order == "random":
+    if k is not None and order == "random":
         first = first[rng.permutation(len(first))]
-    return first[:k]
+    return first
 
 
 # ---------------------------------------------------------------- SemDeDup
@@ -351,6 +364,7 @@ def semdedup_eps_for_keep(max_sim: Any, keep: int | float) -> float:
 
 
 @REGISTRY.register("semdedup")
+@filter_selector
 def semdedup_select(
     ds,
     k,
@@ -361,12 +375,21 @@ def semdedup_select(
     n_clusters: int | None = None,
     keep: str = "hard",
     niter: int = 20,
+    eps: float | None = None,
 ) -> np.ndarray:
-    """SemDeDup with ``eps`` searched to keep exactly ``k``: rows by increasing ``M``, cut at ``k``.
+    """SemDeDup as a filter: the rows with ``M <= 1 - eps``, or ``eps`` searched to keep ``k``.
 
-    Embeddings default to ``ds.X``. The kept set is the one ``semdedup_eps_for_keep(M, k)``
-    keeps; ties at the cut (rows sharing the cut value of ``M``) are broken by the seed.
+    With ``eps`` every row that survives it passes (in input order; a budget keeps the first
+    ``k`` of them). Without ``eps`` a budget is needed: rows by increasing ``M``, cut at ``k``
+    -- the set ``semdedup_eps_for_keep(M, k)`` keeps, ties at the cut broken by the seed.
+    Embeddings default to ``ds.X``.
     """
+    if eps is None and k is None:
+        raise ConfigError("semdedup without a budget needs eps= (keep the rows whose M <= 1 - eps)")
+    if eps is not None:
+        eps = _check_eps(eps)
     E = embeddings_of(ds, embeddings)
     res = semdedup_max_similarity(E, n_clusters=n_clusters, seed=rng, keep=keep, niter=niter)
-    return np.lexsort((rng.permutation(ds.n), res.max_sim))[:k]
+    if eps is not None:
+        return np.flatnonzero(res.keep_mask(eps))
+    return np.lexsort((rng.permutation(ds.n), res.max_sim))

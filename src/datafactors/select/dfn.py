@@ -76,6 +76,7 @@ def dfn_agreement(
     """
     from ..learners import make_learner
 
+    ds.require_labels("the dfn selector")
     E = embeddings_of(ds, embeddings)
     rows = trusted_rows(ds, trusted)
     present = np.unique(ds.y[rows])

@@ -337,6 +337,8 @@ def equitable_select(
 
     if allocation not in ("adaptive", "equal", "proportional"):
         raise ConfigError(f"allocation == {allocation!r}, must be 'adaptive', 'equal' or 'proportional'")
+    if allocation == "adaptive":
+        ds.require_labels("equitable with allocation='adaptive'")
     dom = domains_of(ds, domain)
     names, inv = np.unique(dom.astype(str) if dom.dtype == object else dom, return_inverse=True)
     G = len(names)

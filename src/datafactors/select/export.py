@@ -19,17 +19,25 @@ Examples
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .._errors import DataError
+from .._errors import ConfigError, DataError
 from ..dataset import Dataset
 
 __all__ = [
+    "EXPORT_FORMATS",
     "duckdb_filter",
+    "export_frame",
+    "export_rows",
+    "export_shards",
     "parquet_filter",
     "select_hf",
     "selection_frame",
@@ -207,3 +215,264 @@ def duckdb_filter(ids: Sequence[Any] | np.ndarray, *, column: str = "id") -> str
         return "FALSE"
     quoted_col = '"' + column.replace('"', '""') + '"'
     return f"{quoted_col} IN ({', '.join(_sql_literal(v) for v in values)})"
+
+
+# ------------------------------------------------------------------ export of the kept rows
+
+EXPORT_FORMATS = (".jsonl", ".parquet", ".csv")
+ORDERS = ("input", "pick")
+
+
+def _feature_frame(ds: Dataset) -> dict[str, Any]:
+    """The table columns the features were read from, rebuilt from ``ds.X`` (none for embedded text)."""
+    cols = list(ds.feature_columns)
+    if getattr(ds, "text_column", None) is not None:
+        return {}
+    if not cols:  # built from arrays: the features are the data, named x0, x1, ...
+        cols = [f"x{j}" for j in range(ds.n_features)]
+    if len(cols) != ds.n_features:
+        if len(cols) == 1:  # one column of vectors (e.g. an ``embedding`` list column)
+            return {cols[0]: list(ds.X.astype(np.float64))}
+        raise DataError(
+            f"cannot rebuild the columns {', '.join(cols)} of {ds.name} from its {ds.n_features} features; "
+            "export from the file's own rows instead"
+        )
+    out: dict[str, Any] = {}
+    for j, c in enumerate(cols):
+        v = ds.X[:, j]
+        if np.all(v == np.round(v)) and np.all(np.abs(v) < 2**24):
+            out[c] = v.astype(np.int64)  # integers survive float32 exactly below 2**24
+        else:
+            out[c] = v.astype(str).astype(np.float64)  # float32's shortest repr: 0.1 stays 0.1, not 0.100000001
+    return out
+
+
+def export_frame(
+    ds: Dataset,
+    idx: Any,
+    *,
+    order: str = "input",
+    scores: pd.DataFrame | None = None,
+    label_column: str | None = None,
+) -> pd.DataFrame:
+    """The kept rows of ``ds`` as a table with their original columns (what :func:`export_rows` writes).
+
+    Columns: ``id`` (the example ids; for a file without an id column, the row numbers, as
+    ``datafactors score`` / ``select`` write them), the feature columns (``x0, x1, ...`` for
+    data built from arrays; none for embedded text: the embeddings are not a column of the
+    file), every column of ``ds.extra`` (text and
+    metadata), then the label (named ``label_column``, default ``label``; its class names) and
+    ``group`` when ``ds.extra`` does not hold them, then the score columns.
+
+    Parameters
+    ----------
+    ds : the Dataset the selection was made on.
+    idx : (k,) row indices from :func:`datafactors.select.select`.
+    order : ``"input"`` (rows in file order, the default) or ``"pick"`` (the selector's order).
+    scores : a scores table (an ``id`` column or an id index, one column per score), joined by id.
+    label_column : the name of the label column in the output (the file's, e.g. ``category``).
+
+    Examples
+    --------
+    >>> import numpy as np, datafactors as df
+    >>> ds = df.Dataset.from_arrays(np.array([[0.5], [1.5], [2.5]]), [0, 1, 0], feature_columns=["x"])
+    >>> export_frame(ds, np.array([2, 0]), order="pick").to_dict("list")
+    {'id': [2, 0], 'x': [2.5, 0.5], 'label': ['0', '0']}
+    """
+    if not isinstance(ds, Dataset):
+        raise DataError(f"export_rows expects a datafactors.Dataset, got {type(ds).__name__}")
+    if order not in ORDERS:
+        raise ConfigError(f"--order {order!r}: expected one of {', '.join(ORDERS)}")
+    arr = _check_idx(idx, ds.n)
+    if order == "input":
+        arr = np.sort(arr)
+    extra = ds.extra if ds.extra is not None else pd.DataFrame(index=range(ds.n))
+    have = {str(c) for c in extra.columns}
+    cols: dict[str, Any] = {}
+    if "id" not in have:
+        cols["id"] = ds.ids
+    cols.update({c: v for c, v in _feature_frame(ds).items() if c not in have})
+    frame = pd.DataFrame(cols, index=range(ds.n))
+    frame = pd.concat([frame, extra.reset_index(drop=True)], axis=1)
+    has_labels = getattr(ds, "has_labels", ds.y is not None)
+    label_col = label_column or getattr(ds, "label_column", None) or "label"
+    if has_labels and label_col not in have:
+        frame[label_col] = np.asarray(ds.class_names, dtype=object)[np.asarray(ds.y)]
+    if ds.groups is not None and "group" not in have:
+        frame["group"] = ds.groups
+    out = frame.iloc[arr].reset_index(drop=True)
+    if scores is not None:
+        out = _join_scores(out, ds, arr, scores)
+    return out
+
+
+def _join_scores(out: pd.DataFrame, ds: Dataset, arr: np.ndarray, scores: pd.DataFrame) -> pd.DataFrame:
+    if not isinstance(scores, pd.DataFrame):
+        raise DataError(f"scores must be a pandas.DataFrame keyed by id, got {type(scores).__name__}")
+    table = scores.set_index("id") if "id" in scores.columns else scores
+    table = table.drop(columns=[c for c in ("label",) if c in table.columns])
+    keys = table.index.astype(str)
+    if keys.has_duplicates:
+        raise DataError("--with-scores: the scores file has duplicated ids")
+    table = table.set_axis(keys)
+    want = pd.Index(ds.ids[arr].astype(str))
+    missing = want.difference(keys)
+    if len(missing):
+        raise DataError(
+            f"--with-scores: the scores file lacks {len(missing)} of the kept ids, e.g. {missing[0]!r}; "
+            "score the same data the selection was made on"
+        )
+    clash = [str(c) for c in table.columns if str(c) in out.columns]
+    if clash:
+        raise DataError(f"--with-scores: score column {clash[0]!r} is also a column of the data; rename one")
+    return pd.concat([out, table.reindex(want).reset_index(drop=True)], axis=1)
+
+
+def _format(out: Path) -> str:
+    suffix = out.suffix.lower()
+    if suffix not in EXPORT_FORMATS:
+        raise DataError(
+            f"--export {out}: unknown extension {suffix or '(none)'!r}; expected one of {', '.join(EXPORT_FORMATS)}"
+        )
+    return suffix
+
+
+def _serialise(frame: pd.DataFrame, suffix: str, tmp: str) -> None:
+    if suffix == ".parquet":
+        frame.to_parquet(tmp, index=False)
+    elif suffix == ".csv":
+        frame.to_csv(tmp, index=False)
+    else:
+        frame.to_json(tmp, orient="records", lines=True, date_format="iso", force_ascii=False)
+
+
+def _write_file(frame: pd.DataFrame, out: Path, suffix: str) -> None:
+    """Write ``frame`` beside ``out`` and rename it into place: never a partial file."""
+    import pyarrow as pa
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        _serialise(frame, suffix, tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, out)
+    except PermissionError:
+        raise DataError(f"cannot write --export {out}: permission denied") from None
+    except OSError as e:
+        raise DataError(f"cannot write --export {out}: {e.strerror or e}") from None
+    except (ValueError, TypeError, pa.ArrowException) as e:
+        raise DataError(f"cannot write --export {out} as {suffix[1:]}: {str(e).splitlines()[0]}") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _check_out(out: Any) -> Path:
+    try:
+        p = Path(os.fspath(out)).expanduser()
+    except TypeError:
+        raise DataError(f"--export must be a path, got {type(out).__name__} {out!r}") from None
+    return p
+
+
+def export_rows(
+    ds: Dataset,
+    idx: Any,
+    out: str | os.PathLike[str],
+    *,
+    order: str = "input",
+    scores: pd.DataFrame | None = None,
+    label_column: str | None = None,
+) -> Path:
+    """Write the kept rows of ``ds`` with all their original columns to ``out`` (``.jsonl``, ``.parquet``, ``.csv``).
+
+    The format follows the extension. The file is written beside ``out`` and renamed
+    into place, so a failed write leaves no partial file and an existing ``out`` is only
+    replaced once the new one is complete. Columns and ``order`` / ``scores`` as in
+    :func:`export_frame`; every row carries its ``id``, so it joins back to scores and
+    selections.
+
+    Returns
+    -------
+    pathlib.Path of the written file.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd, tempfile, os, datafactors as df
+    >>> ds = df.Dataset.from_arrays(np.array([[0.5], [1.5], [2.5]]), [0, 1, 0], feature_columns=["x"])
+    >>> p = export_rows(ds, np.array([2, 0]), os.path.join(tempfile.mkdtemp(), "kept.csv"))
+    >>> pd.read_csv(p)["x"].tolist()
+    [0.5, 2.5]
+    """
+    p = _check_out(out)
+    suffix = _format(p)
+    if p.is_dir():
+        raise DataError(f"--export {p} is a folder; give a file name ending in {', '.join(EXPORT_FORMATS)}")
+    frame = export_frame(ds, idx, order=order, scores=scores, label_column=label_column)
+    _write_file(frame, p, suffix)
+    return p
+
+
+def export_shards(
+    ds: Dataset,
+    idx: Any,
+    out: str | os.PathLike[str],
+    shards: Sequence[tuple[str, int]],
+    *,
+    order: str = "input",
+    scores: pd.DataFrame | None = None,
+    label_column: str | None = None,
+) -> Path:
+    """Write the kept rows of a sharded corpus as one shard per input shard, under folder ``out``.
+
+    ``shards`` lists ``(relative path, n_rows)`` of the input shards in the order their
+    rows appear in ``ds``; output shard ``out / relative path`` holds the kept rows of that
+    input shard (an empty file when none was kept), in the format of its extension. The
+    shards are written into a hidden folder beside ``out`` that replaces ``out`` only
+    once every shard is complete.
+
+    Returns
+    -------
+    pathlib.Path of the folder.
+    """
+    p = _check_out(out)
+    total = sum(int(n) for _, n in shards)
+    if total != ds.n:
+        raise DataError(f"the shards hold {total} rows but the data has {ds.n}")
+    if p.exists() and not p.is_dir():
+        raise DataError(f"--export {p}: the input is a folder of shards, so --export must name a folder, not a file")
+    frame = export_frame(ds, idx, order=order, scores=scores, label_column=label_column)
+    arr = _check_idx(idx, ds.n)
+    kept_rows = np.sort(arr) if order == "input" else arr
+    bounds = np.cumsum([0] + [int(n) for _, n in shards])
+    shard_of = np.searchsorted(bounds, kept_rows, side="right") - 1
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=p.parent, prefix=f".{p.name}."))
+    try:
+        for i, (rel, _) in enumerate(shards):
+            target = tmp / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            part = frame[shard_of == i].reset_index(drop=True)
+            if part.empty and Path(rel).suffix.lower() == ".jsonl":
+                target.write_text("")
+            else:
+                _write_file(part, target, _format(target))
+        os.chmod(tmp, 0o777 & ~_umask())
+        old = None
+        if p.exists():
+            old = Path(tempfile.mkdtemp(dir=p.parent, prefix=f".{p.name}.old."))
+            os.replace(p, old / "x")
+        os.replace(tmp, p)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return p

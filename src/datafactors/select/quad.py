@@ -313,6 +313,7 @@ def quad_select(
     else:
         if scores is not None:
             raise ConfigError("pass influence= to name the score column Quad reads, or no scores to use TracIn")
+        ds.require_labels("quad without scores (its TracIn influence trains a proxy; pass scores= instead)")
         fn = tracin_influence_fn(
             ds, target=target, proxy_size=proxy_size, epochs=proxy_epochs, seed=int(rng.integers(0, 2**31 - 1))
         )

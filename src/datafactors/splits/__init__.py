@@ -63,6 +63,7 @@ def random_split(ds, *, seed: SeedLike = 0, test_size: float | int = 0.2) -> Spl
 def stratified_split(ds, *, seed: SeedLike = 0, test_size: float | int = 0.2) -> Split:
     """Train/test split keeping each class's share (scikit-learn's StratifiedShuffleSplit)."""
     n_test_rows(ds.n, test_size)  # a bad test_size is reported before missing classes, as always
+    ds.require_labels("the stratified split")
     if ds.class_counts().min() < 2:  # counts every declared class, also an absent one
         raise DataError("stratified split needs at least 2 examples of every class")
     train, test = stratified_indices(ds.y, seed=seed, test_size=test_size)

@@ -7,7 +7,8 @@ import numpy as np
 from .._errors import ConfigError, DataError
 from .._validation import SeedLike, check_random_state
 from . import REGISTRY, Split
-from ._common import carve_test, share
+from ._common import share
+from .group import split_keeping_near_duplicates
 
 
 @REGISTRY.register("cluster")
@@ -19,13 +20,15 @@ def cluster_split(
     ood_size: float = 0.2,
     n_clusters: int = 10,
     embeddings: np.ndarray | None = None,
+    near_duplicates: str | None = None,
 ) -> Split:
     """Hold out whole k-means clusters as ``ood["clusters"]``.
 
     k-means (scikit-learn, seeded) runs on the standardised features (or
     ``embeddings``); clusters are added in a seeded random order until they hold at
     least ``ood_size`` of the examples (at least one cluster, never all). The rest
-    is split at random into train and an in-distribution test set.
+    is split at random into train and an in-distribution test set. ``near_duplicates="together"``
+    keeps MinHash near-duplicate clusters of the text on one side (see :mod:`.group`).
 
     Examples
     --------
@@ -61,5 +64,5 @@ def cluster_split(
         held.append(int(c))
         total += int(counts[c])
     mask = np.isin(labels, held)
-    train, test = carve_test(np.flatnonzero(~mask), test_size, rng, "cluster holdout")
-    return Split(train=train, test=test, ood={"clusters": np.flatnonzero(mask)})
+    train, test, ood = split_keeping_near_duplicates(ds, mask, test_size, rng, "cluster holdout", near_duplicates)
+    return Split(train=train, test=test, ood={"clusters": ood})

@@ -174,7 +174,9 @@ def crafted_validation_sets(
     for fam in _check_families(families):
         Xa = augment(ds.X, fam, shape=shape, severity=severity, seed=rng)
         ids = np.array([f"{i}#{fam}" for i in ds.ids], dtype=object)
-        out[fam] = Dataset(Xa, ds.y, ids, ds.groups, ds.extra, list(ds.class_names), f"{ds.name}#{fam}")
+        out[fam] = Dataset(
+            Xa, ds.y, ids, ds.groups, ds.extra, list(ds.class_names), f"{ds.name}#{fam}", text_column=ds.text_column
+        )
     return out
 
 

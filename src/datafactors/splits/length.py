@@ -14,9 +14,12 @@ from ._common import carve_test, column_values, share
 
 def example_lengths(ds, length: Any = None, *, unit: str = "tokens") -> np.ndarray:
     """(n,) lengths: a numeric column, a text column (whitespace tokens or characters), or,
-    with ``length=None``, the number of features up to the last non-zero one (padded sequences)."""
+    with ``length=None``, the dataset's text column (``ds.text_column``) if it has one, else the
+    number of features up to the last non-zero one (padded sequences)."""
     if unit not in {"tokens", "chars"}:
         raise ConfigError(f"unit == {unit!r}, must be 'tokens' or 'chars'")
+    if length is None and getattr(ds, "text_column", None) is not None:
+        length = ds.text_column
     if length is None:
         nz = ds.X != 0
         return np.where(nz.any(axis=1), ds.n_features - np.argmax(nz[:, ::-1], axis=1), 0).astype(np.float64)
