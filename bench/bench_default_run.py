@@ -33,14 +33,22 @@ def main() -> dict:
         con = duckdb.connect(str(run_dir / "results.duckdb"), read_only=True)
         n_trials, trial_s = con.execute("SELECT count(*), sum(seconds) FROM trials").fetchone()
         con.close()
-    return {"wall_s": wall, "target_s": TARGET_S, "n_trials": n_trials, "sum_trial_s": trial_s,
-            "cpus": os.cpu_count(), "ok": wall <= TARGET_S}
+    return {
+        "wall_s": wall,
+        "target_s": TARGET_S,
+        "n_trials": n_trials,
+        "sum_trial_s": trial_s,
+        "cpus": os.cpu_count(),
+        "ok": wall <= TARGET_S,
+    }
 
 
 if __name__ == "__main__":
     unset = not any(k in os.environ for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"))
     print(f"OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset for this command: {unset}")
     r = main()
-    print(f"default run: {r['wall_s']:.1f} s wall (target <= {TARGET_S:.0f} s, {r['wall_s'] / TARGET_S:.2f}x of target), "
-          f"{r['n_trials']} trials, {r['sum_trial_s']:.1f} s summed trial time on {r['cpus']} CPUs -> "
-          f"{'OK' if r['ok'] else 'MISSED'}")
+    print(
+        f"default run: {r['wall_s']:.1f} s wall (target <= {TARGET_S:.0f} s, {r['wall_s'] / TARGET_S:.2f}x of target), "
+        f"{r['n_trials']} trials, {r['sum_trial_s']:.1f} s summed trial time on {r['cpus']} CPUs -> "
+        f"{'OK' if r['ok'] else 'MISSED'}"
+    )

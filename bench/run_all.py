@@ -22,17 +22,21 @@ def main() -> int:
     unset = not any(k in os.environ for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"))
     print(f"OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset for this command: {unset}")
     g = bench_grand.main()
-    print(f"GraNd batched vs per-example loop: {g['loop_over_batched']:.1f}x faster (target >= 20x), "
-          f"vs torch.func vmap: {g['vmap_over_batched']:.1f}x, max |diff| {g['max_abs_diff_batched']:.1e} (<= 1e-5) "
-          f"-> {'OK' if g['ok'] else 'MISSED'}")
+    print(
+        f"GraNd batched vs per-example loop: {g['loop_over_batched']:.1f}x faster (target >= 20x), "
+        f"vs torch.func vmap: {g['vmap_over_batched']:.1f}x, max |diff| {g['max_abs_diff_batched']:.1e} (<= 1e-5) "
+        f"-> {'OK' if g['ok'] else 'MISSED'}"
+    )
     a = bench_aflite.main()  # prints its own lines
     i = bench_irt.main()
     m = bench_metrics.main()
     h = __import__("bench_minhash").main(20_000)  # prints its own lines (100k: bench_minhash.py --n 100000)
     __import__("bench_encode").main()  # prints its own lines (cache and length-bucketing speed-ups)
     r = bench_default_run.main()
-    print(f"default run: {r['wall_s']:.1f} s wall (target <= {r['target_s']:.0f} s), {r['n_trials']} trials "
-          f"-> {'OK' if r['ok'] else 'MISSED'}")
+    print(
+        f"default run: {r['wall_s']:.1f} s wall (target <= {r['target_s']:.0f} s), {r['n_trials']} trials "
+        f"-> {'OK' if r['ok'] else 'MISSED'}"
+    )
     return 0 if all(x.get("ok", True) for x in (g, a, i, m, h, r)) else 1
 
 

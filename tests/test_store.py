@@ -9,8 +9,17 @@ from datafactors.store import RunStore
 
 
 def _trial(tid, status="ok"):
-    return {"trial_id": tid, "strategy": "random", "budget": 0.5, "n_train": 10, "seed": 0, "learner": "mlp",
-            "status": status, "error": None, "seconds": 1.0}
+    return {
+        "trial_id": tid,
+        "strategy": "random",
+        "budget": 0.5,
+        "n_train": 10,
+        "seed": 0,
+        "learner": "mlp",
+        "status": status,
+        "error": None,
+        "seconds": 1.0,
+    }
 
 
 def test_write_trial_replaces_earlier_try(tmp_path):

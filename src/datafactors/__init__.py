@@ -18,8 +18,22 @@ __version__ = "0.1.0"
 
 # Families are imported on first use so `import datafactors` stays fast (torch is heavy).
 _SUBMODULES = {
-    "scores", "select", "splits", "metrics", "scaling", "learners", "recipes", "report",
-    "io", "experiment", "engines", "store", "dynamics", "factors", "tasks", "featurize",
+    "scores",
+    "select",
+    "splits",
+    "metrics",
+    "scaling",
+    "learners",
+    "recipes",
+    "report",
+    "io",
+    "experiment",
+    "engines",
+    "store",
+    "dynamics",
+    "factors",
+    "tasks",
+    "featurize",
 }
 
 

@@ -112,7 +112,8 @@ class RunStore:
             )
             if metrics:
                 con.executemany(
-                    "INSERT INTO metrics VALUES (?, ?, ?, ?)", [(trial["trial_id"], s, m, float(v)) for s, m, v in metrics]
+                    "INSERT INTO metrics VALUES (?, ?, ?, ?)",
+                    [(trial["trial_id"], s, m, float(v)) for s, m, v in metrics],
                 )
             con.execute("COMMIT")
         except BaseException:

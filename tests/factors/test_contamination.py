@@ -25,8 +25,9 @@ def test_planted_leaks_are_counted_and_listed():
     train[20] = " ".join(w)  # leak of test row 1 with one edit (Jaccard ~0.92)
     train[25] = train[3]  # one duplicate inside the training set
     ds = df.Dataset.from_arrays(np.zeros((30, 1)), None, extra=pd.DataFrame({"text": train}), text_column="text")
-    te = df.Dataset.from_arrays(np.zeros((8, 1)), None, ids=[f"t{i}" for i in range(8)],
-                                extra=pd.DataFrame({"text": test}), text_column="text")
+    te = df.Dataset.from_arrays(
+        np.zeros((8, 1)), None, ids=[f"t{i}" for i in range(8)], extra=pd.DataFrame({"text": test}), text_column="text"
+    )
     prof = df.factors.profile(ds, test=te, families=["contamination"])
     assert _rows(prof, "contaminated_test_rows")["value"].item() == 2
     assert _rows(prof, "contamination_rate")["value"].item() == 2 / 8

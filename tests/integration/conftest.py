@@ -30,4 +30,3 @@ def small_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     proc = run_cli("run", cfg, "--out", out, "--quiet")
     assert_ok(proc)
     return {"config": cfg, "out": out, "run_dir": only_run_dir(out), "proc": proc}
-

@@ -91,12 +91,8 @@ def test_other_seeds_other_random_selections(runs):
     a, b = _sorted_selections(runs["baseline"]), _sorted_selections(runs["seeds_3_4"])
     assert set(a.seed) == {0, 1} and set(b.seed) == {3, 4}
     for budget in sorted(set(a.budget)):
-        ids_a = {
-            s: frozenset(g["id"]) for s, g in a[(a.strategy == "random") & (a.budget == budget)].groupby("seed")
-        }
-        ids_b = {
-            s: frozenset(g["id"]) for s, g in b[(b.strategy == "random") & (b.budget == budget)].groupby("seed")
-        }
+        ids_a = {s: frozenset(g["id"]) for s, g in a[(a.strategy == "random") & (a.budget == budget)].groupby("seed")}
+        ids_b = {s: frozenset(g["id"]) for s, g in b[(b.strategy == "random") & (b.budget == budget)].groupby("seed")}
         assert all(len(v) == len(ids_a[0]) for v in [*ids_a.values(), *ids_b.values()])
         if budget < 1.0:
             # every seed draws its own subset

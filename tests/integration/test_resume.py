@@ -155,4 +155,6 @@ def test_resume_after_kill(kill_after, resume_config, reference, tmp_path):
         ref_trials[cols].sort_values("trial_id").reset_index(drop=True),
     )
     for name in ("scores.parquet", "selections.parquet"):
-        pd.testing.assert_frame_equal(pd.read_parquet(run_dir / name), pd.read_parquet(ref_dir / name), check_exact=True)
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(run_dir / name), pd.read_parquet(ref_dir / name), check_exact=True
+        )

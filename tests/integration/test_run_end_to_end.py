@@ -40,7 +40,14 @@ def test_run_prints_the_report_path(small_run):
 
 def test_run_folder_files(small_run):
     run_dir = small_run["run_dir"]
-    for name in ["config.yaml", "manifest.json", "results.duckdb", "scores.parquet", "selections.parquet", "report.html"]:
+    for name in [
+        "config.yaml",
+        "manifest.json",
+        "results.duckdb",
+        "scores.parquet",
+        "selections.parquet",
+        "report.html",
+    ]:
         assert (run_dir / name).is_file(), name
     assert not list(run_dir.glob(".*.tmp")), "temporary files left behind"
     manifest = json.loads((run_dir / "manifest.json").read_text())
@@ -133,8 +140,10 @@ def test_query_counts_trials(small_run):
 
 
 def test_query_joins_trials_and_metrics(small_run):
-    sql = ("SELECT t.strategy, count(*) AS k FROM trials t JOIN metrics m USING (trial_id) "
-           "WHERE m.metric = 'accuracy' GROUP BY ALL ORDER BY t.strategy")
+    sql = (
+        "SELECT t.strategy, count(*) AS k FROM trials t JOIN metrics m USING (trial_id) "
+        "WHERE m.metric = 'accuracy' GROUP BY ALL ORDER BY t.strategy"
+    )
     proc = run_cli("query", small_run["run_dir"], sql)
     assert_ok(proc)
     assert "el2n_hardest" in proc.stdout and "random" in proc.stdout
@@ -164,8 +173,9 @@ def test_long_report_path_is_printed_on_one_line(small_run, tmp_path):
 def test_score_select_split_commands(tmp_path, digits_train):
     n = digits_train.n
     s = tmp_path / "s.parquet"
-    proc = run_cli("score", "digits", "--scores", "el2n,forgetting", "--seeds", "2", "--epochs", "3",
-                   "--out", s, "--quiet")
+    proc = run_cli(
+        "score", "digits", "--scores", "el2n,forgetting", "--seeds", "2", "--epochs", "3", "--out", s, "--quiet"
+    )
     assert_ok(proc)
     scores = pd.read_parquet(s)
     assert {"id", "el2n", "forgetting"} <= set(scores.columns)
@@ -173,8 +183,9 @@ def test_score_select_split_commands(tmp_path, digits_train):
     assert set(scores["id"]) == set(digits_train.ids.astype(str))
 
     k = tmp_path / "k.parquet"
-    proc = run_cli("select", "digits", "--strategy", "hardest", "--score", "el2n", "--scores", s,
-                   "--budget", "0.3", "--out", k)
+    proc = run_cli(
+        "select", "digits", "--strategy", "hardest", "--score", "el2n", "--scores", s, "--budget", "0.3", "--out", k
+    )
     assert_ok(proc)
     keep = pd.read_parquet(k)
     assert len(keep) == round(0.3 * n)

@@ -86,8 +86,9 @@ def test_fractional_epochs_for_fixed_samples_seen(digits):
 
 
 def test_user_module_through_torch_learner(digits):
-    lrn = TorchLearner(lambda d, c: torch.nn.Sequential(torch.nn.Linear(d, 32), torch.nn.Tanh(), torch.nn.Linear(32, c)),
-                       lr=0.01)
+    lrn = TorchLearner(
+        lambda d, c: torch.nn.Sequential(torch.nn.Linear(d, 32), torch.nn.Tanh(), torch.nn.Linear(32, c)), lr=0.01
+    )
     lrn.fit(digits, epochs=5, seed=0, record_dynamics=True)
     acc = (lrn.predict_proba(digits.X).argmax(1) == digits.y).mean()
     assert acc > 0.9
@@ -102,8 +103,15 @@ def test_subset_missing_classes_still_gives_all_columns(digits):
         assert np.all(p[:, 2:] < 0.5)
 
 
-@pytest.mark.parametrize("kw, msg", [({"hidden": []}, "hidden"), ({"batch_size": 0}, "batch_size"),
-                                     ({"lr": -1.0}, "lr"), ({"hiddn": [3]}, "unknown parameter")])
+@pytest.mark.parametrize(
+    "kw, msg",
+    [
+        ({"hidden": []}, "hidden"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"lr": -1.0}, "lr"),
+        ({"hiddn": [3]}, "unknown parameter"),
+    ],
+)
 def test_bad_params(kw, msg, digits):
     with pytest.raises(df.ConfigError, match=msg):
         make_learner("mlp", **kw).fit(digits, epochs=1, seed=0)

@@ -60,9 +60,13 @@ def _fake_dynamics(seed, ids, y, n_epochs=4, C=3):
     p = np.exp(logits) / np.exp(logits).sum(2, keepdims=True)
     losses = -np.log(p[:, np.arange(len(y)), y])
     return TrainingDynamics(
-        ids=ids, y=y, probs=p.astype(np.float32), losses=losses.astype(np.float32),
+        ids=ids,
+        y=y,
+        probs=p.astype(np.float32),
+        losses=losses.astype(np.float32),
         seen_correct=rng.random((n_epochs, len(y))) > 0.5,
-        grad_norms=rng.random((n_epochs + 1, len(y))).astype(np.float32), seed=seed,
+        grad_norms=rng.random((n_epochs + 1, len(y))).astype(np.float32),
+        seed=seed,
     )
 
 
@@ -75,7 +79,9 @@ def test_registered_scorers_average_over_seeds():
     assert list(out.index) == list(ids)
     assert list(out.columns) == ["el2n", "grand", "forgetting", "confidence", "variability", "correctness", "loss"]
     e = early_epoch(4)  # epoch 1
-    np.testing.assert_allclose(out["el2n"], (el2n(dyn[0].probs[e - 1], y) + el2n(dyn[1].probs[e - 1], y)) / 2, rtol=1e-6)
+    np.testing.assert_allclose(
+        out["el2n"], (el2n(dyn[0].probs[e - 1], y) + el2n(dyn[1].probs[e - 1], y)) / 2, rtol=1e-6
+    )
     np.testing.assert_allclose(out["grand"], (dyn[0].grad_norms[e] + dyn[1].grad_norms[e]) / 2, rtol=1e-6)
     f = (forgetting_counts(dyn[0].seen_correct) + forgetting_counts(dyn[1].seen_correct)) / 2
     np.testing.assert_array_equal(out["forgetting"], f)

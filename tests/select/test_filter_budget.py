@@ -134,16 +134,22 @@ def test_decontaminate_removes_the_planted_leaks_and_nothing_else():
     ds = df.Dataset.from_arrays(np.zeros((40, 1)), None, extra=extra, text_column="text")
     kept = select(ds, "decontaminate", target=evals)
     assert kept.tolist() == [i for i in range(40) if i not in (5, 17, 30)]
-    ev = df.Dataset.from_arrays(np.zeros((10, 1)), None, ids=[f"e{i}" for i in range(10)],
-                                extra=pd.DataFrame({"text": evals}), text_column="text")
+    ev = df.Dataset.from_arrays(
+        np.zeros((10, 1)),
+        None,
+        ids=[f"e{i}" for i in range(10)],
+        extra=pd.DataFrame({"text": evals}),
+        text_column="text",
+    )
     assert np.array_equal(select(ds, "decontaminate", target=ev), kept)
     rows = contaminated_rows(ds, ev)
     assert rows.columns.tolist() == ["eval_id", "train_id", "similarity", "method"]
     assert list(zip(rows["eval_id"], rows["train_id"], strict=True)) == [("e2", "5"), ("e2", "30"), ("e8", "17")]
     assert (rows["method"] == "minhash").all() and rows["similarity"].min() >= 0.8
     # ids of rows of ds as the target: those rows are the evaluation set and leave the training set
-    both = df.Dataset.from_arrays(np.zeros((50, 1)), None, extra=pd.DataFrame({"text": train + evals}),
-                                  text_column="text")
+    both = df.Dataset.from_arrays(
+        np.zeros((50, 1)), None, extra=pd.DataFrame({"text": train + evals}), text_column="text"
+    )
     kept2 = select(both, "decontaminate", target=[str(i) for i in range(40, 50)])
     assert kept2.tolist() == [i for i in range(40) if i not in (5, 17, 30)]
     assert len(select(both, "decontaminate", 10, target=[str(i) for i in range(40, 50)])) == 10

@@ -53,8 +53,10 @@ def test_mod_mersenne_matches_python_ints_on_random_and_edge_values():
     rng = np.random.default_rng(0)
     edge = [0, 1, 2, 2**31 - 1, 2**31, 2**32 - 1, 2**32, 2**60, 2**61 - 2, 2**61 - 1]
     x = np.r_[np.array(edge, dtype=np.uint64), rng.integers(0, 2**61, 300, dtype=np.uint64)]
-    a = np.r_[np.array([1, 2, 2**61 - 2, 2**32 + 1, 2**31 - 1], dtype=np.uint64),
-              rng.integers(1, MERSENNE_61, 40, dtype=np.uint64)]
+    a = np.r_[
+        np.array([1, 2, 2**61 - 2, 2**32 + 1, 2**31 - 1], dtype=np.uint64),
+        rng.integers(1, MERSENNE_61, 40, dtype=np.uint64),
+    ]
     b = np.r_[np.array([0, 2**61 - 2, 1, 2**60, 7], dtype=np.uint64), rng.integers(0, MERSENNE_61, 40, dtype=np.uint64)]
     got = mod_mersenne_affine(x, a, b)
     want = [[(int(aa) * int(xx) + int(bb)) % MERSENNE_61 for aa, bb in zip(a, b, strict=True)] for xx in x]
@@ -110,8 +112,13 @@ def test_signatures_equal_across_processes():
         ".sum(axis=1, dtype='uint64').tolist())"
     )
     outs = {
-        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                       env={"PYTHONHASHSEED": str(s), "PATH": ""}).stdout
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={"PYTHONHASHSEED": str(s), "PATH": ""},
+        ).stdout
         for s in (1, 2)
     }
     here = minhash_signatures(["the cat sat on the mat again", "zz top rules ok here now"], seed=9)
@@ -206,9 +213,16 @@ def test_all_duplicates_keep_one_row_and_empty_texts_are_duplicates():
     assert select(ds2, "minhash_dedup").tolist() == [0, 2]
 
 
-@pytest.mark.parametrize("bad, msg", [({"threshold": 0}, "threshold == 0"), ({"threshold": 1.5}, "threshold == 1.5"),
-                                      ({"bands": 10}, "bands \\* rows"), ({"unit": "byte"}, "unit =="),
-                                      ({"ngram": 0}, "ngram == 0")])
+@pytest.mark.parametrize(
+    "bad, msg",
+    [
+        ({"threshold": 0}, "threshold == 0"),
+        ({"threshold": 1.5}, "threshold == 1.5"),
+        ({"bands": 10}, "bands \\* rows"),
+        ({"unit": "byte"}, "unit =="),
+        ({"ngram": 0}, "ngram == 0"),
+    ],
+)
 def test_bad_parameters_one_error(bad, msg):
     with pytest.raises(df.ConfigError, match=msg):
         near_duplicate_clusters(["a b c"], **bad)

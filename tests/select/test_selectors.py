@@ -65,8 +65,17 @@ def test_balanced_quota_water_filling():
     assert _balanced_quota(np.array([10, 10]), 5).sum() == 5
 
 
-@pytest.mark.parametrize("bad, msg", [(0, "budget == 0"), (21, "<= the number"), (1.5, "fraction"), (-0.1, "fraction"),
-                                      ("3", "int count"), (float("nan"), "finite")])
+@pytest.mark.parametrize(
+    "bad, msg",
+    [
+        (0, "budget == 0"),
+        (21, "<= the number"),
+        (1.5, "fraction"),
+        (-0.1, "fraction"),
+        ("3", "int count"),
+        (float("nan"), "finite"),
+    ],
+)
 def test_bad_budgets(bad, msg):
     with pytest.raises(df.DataError, match=msg):
         select(_ds(20), "random", bad)
@@ -110,8 +119,13 @@ def test_contract_every_selector(name):
 
 
 @settings(max_examples=40, deadline=None)
-@given(n=st.integers(2, 60), frac=st.floats(0.01, 1.0), seed=st.integers(0, 10**6),
-       balanced=st.booleans(), name=st.sampled_from(["random", "hardest", "easiest", "offset"]))
+@given(
+    n=st.integers(2, 60),
+    frac=st.floats(0.01, 1.0),
+    seed=st.integers(0, 10**6),
+    balanced=st.booleans(),
+    name=st.sampled_from(["random", "hardest", "easiest", "offset"]),
+)
 def test_property_exact_unique_budget(n, frac, seed, balanced, name):
     rng = np.random.default_rng(seed)
     y = rng.integers(0, 3, size=n)

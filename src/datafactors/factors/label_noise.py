@@ -49,6 +49,7 @@ def label_noise(
     """
     require("cleanlab.count", "cleanlab", "the label_noise factor (cleanlab)")
     from cleanlab.count import estimate_joint
+
     require("cleanlab.filter", "cleanlab", "the label_noise factor (cleanlab)")
     from cleanlab.filter import find_label_issues
 

@@ -64,12 +64,23 @@ def mnist1d(*, n_train: int = 4000, n_test: int = 1000, n_ood: int = 1000, seed:
     names = [str(d) for d in range(10)]
     main = mnist1d_arrays(n_train + n_test, n_train / (n_train + n_test), seed)
     shifted = mnist1d_arrays(n_ood, 0.0, seed + 1000, **MNIST1D_OOD_SHIFT)
-    train = Dataset.from_arrays(main["x"], main["y"], ids=[f"train-{i}" for i in range(len(main["y"]))],
-                                class_names=names, name="mnist1d")
-    test = Dataset.from_arrays(main["x_test"], main["y_test"], ids=[f"test-{i}" for i in range(len(main["y_test"]))],
-                               class_names=names, name="mnist1d-test")
-    ood = Dataset.from_arrays(shifted["x_test"], shifted["y_test"], ids=[f"ood-{i}" for i in range(len(shifted["y_test"]))],
-                              class_names=names, name="mnist1d-ood")
+    train = Dataset.from_arrays(
+        main["x"], main["y"], ids=[f"train-{i}" for i in range(len(main["y"]))], class_names=names, name="mnist1d"
+    )
+    test = Dataset.from_arrays(
+        main["x_test"],
+        main["y_test"],
+        ids=[f"test-{i}" for i in range(len(main["y_test"]))],
+        class_names=names,
+        name="mnist1d-test",
+    )
+    ood = Dataset.from_arrays(
+        shifted["x_test"],
+        shifted["y_test"],
+        ids=[f"ood-{i}" for i in range(len(shifted["y_test"]))],
+        class_names=names,
+        name="mnist1d-ood",
+    )
     desc = (
         "MNIST-1D regenerated with a different seed and shifted generator parameters: "
         "correlated noise 0.25 -> 0.5, i.i.d. noise 0.02 -> 0.1, max translation 48 -> 72"
@@ -87,8 +98,13 @@ def digits(*, test_size: float = 0.2, seed: int = 0, noise: float = 4.0) -> Buil
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
-    full = Dataset.from_arrays(bunch.data, bunch.target, ids=[f"digit-{i}" for i in range(len(bunch.target))],
-                               class_names=[str(c) for c in bunch.target_names], name="digits")
+    full = Dataset.from_arrays(
+        bunch.data,
+        bunch.target,
+        ids=[f"digit-{i}" for i in range(len(bunch.target))],
+        class_names=[str(c) for c in bunch.target_names],
+        name="digits",
+    )
     train_rows, test_rows = stratified_indices(full.y, seed=seed, test_size=test_size)
     test = full.subset(test_rows)
     rng = check_random_state(seed)
@@ -96,7 +112,8 @@ def digits(*, test_size: float = 0.2, seed: int = 0, noise: float = 4.0) -> Buil
     shifted = np.zeros_like(imgs)
     shifted[:, :, 1:] = imgs[:, :, :-1]
     noisy = np.clip(shifted + rng.normal(0.0, noise, size=shifted.shape), 0, 16).reshape(len(imgs), 64)
-    ood = Dataset.from_arrays(noisy, test.y, ids=[f"ood-{i}" for i in test.ids], class_names=full.class_names,
-                              name="digits-ood")
+    ood = Dataset.from_arrays(
+        noisy, test.y, ids=[f"ood-{i}" for i in test.ids], class_names=full.class_names, name="digits-ood"
+    )
     desc = f"digits test set shifted one pixel right with Gaussian pixel noise (std {noise} on the 0-16 scale)"
     return BuiltinData(full.subset(train_rows), test, ood, desc)

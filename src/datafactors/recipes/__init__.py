@@ -45,7 +45,9 @@ class Recipe:
 REGISTRY: Registry[Recipe] = Registry("recipe")
 
 
-def recipe(name: str, *, paper: str, claim: str) -> Callable[[Callable[..., RecipeResult]], Callable[..., RecipeResult]]:
+def recipe(
+    name: str, *, paper: str, claim: str
+) -> Callable[[Callable[..., RecipeResult]], Callable[..., RecipeResult]]:
     def deco(fn: Callable[..., RecipeResult]) -> Callable[..., RecipeResult]:
         REGISTRY.register(name)(Recipe(name, paper, claim, fn))
         return fn
