@@ -7,7 +7,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._errors import DataError
-from .._extras import require
+from .._optional import require
 from .._validation import SeedLike, check_random_state
 from . import family, row
 from ._context import ProfileContext

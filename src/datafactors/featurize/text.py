@@ -25,7 +25,7 @@ import pandas as pd
 
 from .._atomic import atomic_write_bytes
 from .._errors import DataError
-from .._extras import require
+from .._optional import require
 from ..dataset import Dataset
 
 MODEL_NAME = "all-MiniLM-L6-v2"

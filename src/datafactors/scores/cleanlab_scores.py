@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import ConfigError, DataError
-from .._extras import require
+from .._optional import require
 from .base import ScoreColumn, Scorer, register
 
 __all__ = ["label_issue_mask", "label_quality", "ood_scores", "out_of_sample_probs"]

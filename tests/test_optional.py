@@ -3,7 +3,7 @@
 import pytest
 
 from datafactors import DataError
-from datafactors._extras import require
+from datafactors._optional import require
 
 
 def test_missing_package_names_the_extra():
