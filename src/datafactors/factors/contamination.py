@@ -45,7 +45,7 @@ def _test_texts(ctx: ProfileContext) -> list[str] | None:
 @family(FAMILY, description="test rows near-duplicating a training row (MinHash or cosine); MinHash duplicate rate")
 def contamination(ctx: ProfileContext) -> list[dict]:
     from ..select.decontaminate import contaminated_rows
-    from ..select.minhash import _components, check_minhash_params, minhash_signatures, verified_pairs
+    from ..select.minhash import components, check_minhash_params, minhash_signatures, verified_pairs
 
     jt = float(getattr(ctx, "minhash_threshold", 0.8))
     ct = float(getattr(ctx, "contamination_cosine", ctx.near_duplicate_threshold))
@@ -54,7 +54,7 @@ def contamination(ctx: ProfileContext) -> list[dict]:
     if texts is not None:
         p = check_minhash_params(threshold=jt)
         sig = minhash_signatures(texts, seed=p["seed"])
-        lab = _components(len(texts), verified_pairs(sig, p))
+        lab = components(len(texts), verified_pairs(sig, p))
         counts = np.bincount(lab)
         in_cluster = counts[lab] >= 2
         note = f"MinHash word 5-grams, 128 permutations, 16 x 8 bands, estimated Jaccard >= {jt:g}"

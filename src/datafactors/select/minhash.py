@@ -58,11 +58,19 @@ from ._common import requires
 __all__ = [
     "MERSENNE_61",
     "MinHashParams",
+    "band_keys",
+    "bucket_pairs",
+    "candidate_pairs",
     "check_minhash_params",
+    "cluster_table",
+    "components",
+    "estimated_jaccard",
     "minhash_signatures",
     "mod_mersenne_affine",
     "near_duplicate_clusters",
+    "representatives",
     "shingle_hashes",
+    "verified_pairs",
 ]
 
 MERSENNE_61 = (1 << 61) - 1
@@ -486,7 +494,7 @@ def minhash_signatures(
 # ---------------------------------------------------------------- LSH and clusters
 
 
-def _band_keys(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
+def band_keys(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
     """(bands, n) 64-bit keys of every band (equal bands give equal keys)."""
     n = len(sig)
     keys = np.empty((bands, n), dtype=np.uint64)
@@ -501,6 +509,33 @@ def _band_keys(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
     return keys
 
 
+def bucket_pairs(members: np.ndarray, side: np.ndarray | None = None) -> np.ndarray:
+    """(m, 2) candidate pairs of one LSH band bucket whose ``members`` (rows) are in increasing order.
+
+    Up to ``_ALL_PAIRS`` members every pair; above, each member with the first and with its
+    predecessor (the chains that link every copy without m^2 pairs). With ``side`` (the
+    members' (m,) bool side), only a bucket holding both sides gives pairs, and each member
+    is also paired with the other side's first member. The local LSH and the sharded one
+    (one Ray Data group per bucket) both call this, so they verify the same pairs.
+    """
+    members = np.asarray(members, dtype=np.int64)
+    size = len(members)
+    if size < 2:
+        return np.empty((0, 2), dtype=np.int64)
+    if side is not None and (side.all() or not side.any()):
+        return np.empty((0, 2), dtype=np.int64)
+    if size <= _ALL_PAIRS:
+        i, j = np.triu_indices(size, 1)
+        return np.stack([members[i], members[j]], axis=1)
+    out = [np.stack([np.full(size - 1, members[0]), members[1:]], axis=1),
+           np.stack([members[1:-1], members[2:]], axis=1)]  # fmt: skip
+    if side is not None:  # chains may skip the other side: pair each with the other side's first
+        a, b = members[side], members[~side]
+        out.append(np.stack([np.full(len(b), a[0]), b], axis=1))
+        out.append(np.stack([a, np.full(len(a), b[0])], axis=1))
+    return np.concatenate(out)
+
+
 def candidate_pairs(sig: np.ndarray, bands: int, rows: int, *, between: np.ndarray | None = None) -> np.ndarray:
     """(m, 2) int64 pairs i < j sharing all rows of at least one band, unique, sorted.
 
@@ -508,7 +543,7 @@ def candidate_pairs(sig: np.ndarray, bands: int, rows: int, *, between: np.ndarr
     """
     n = len(sig)
     out = []
-    keys = _band_keys(sig, bands, rows)
+    keys = band_keys(sig, bands, rows)
     for band in range(bands):
         order = np.argsort(keys[band], kind="stable")
         k = keys[band][order]
@@ -524,21 +559,7 @@ def candidate_pairs(sig: np.ndarray, bands: int, rows: int, *, between: np.ndarr
         big = sizes > 2
         for s, size in zip(starts[big], sizes[big], strict=True):
             members = order[s : s + size]  # increasing rows: argsort was stable
-            if between is not None:
-                side = between[members]
-                if side.all() or not side.any():
-                    continue
-            if size <= _ALL_PAIRS:
-                i, j = np.triu_indices(size, 1)
-                out.append(np.stack([members[i], members[j]], axis=1))
-            else:
-                rest = members[1:]
-                out.append(np.stack([np.full(size - 1, members[0]), rest], axis=1))
-                out.append(np.stack([members[1:-1], members[2:]], axis=1))
-                if between is not None:  # chains may skip the other side: pair each with the other side's first
-                    a, b = members[side], members[~side]
-                    out.append(np.stack([np.full(len(b), a[0]), b], axis=1))
-                    out.append(np.stack([a, np.full(len(a), b[0])], axis=1))
+            out.append(bucket_pairs(members, None if between is None else between[members]))
     if not out:
         return np.empty((0, 2), dtype=np.int64)
     pairs = np.sort(np.concatenate(out).astype(np.int64), axis=1)
@@ -564,7 +585,7 @@ def verified_pairs(sig: np.ndarray, p: MinHashParams, *, between: np.ndarray | N
     return pd.DataFrame({"i": pairs[keep, 0], "j": pairs[keep, 1], "similarity": sim[keep]})
 
 
-def _components(n: int, pairs: pd.DataFrame) -> np.ndarray:
+def components(n: int, pairs: pd.DataFrame) -> np.ndarray:
     """(n,) component label of every row (singletons included), numbered by their first row."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
@@ -578,7 +599,7 @@ def _components(n: int, pairs: pd.DataFrame) -> np.ndarray:
     return rank[lab]
 
 
-def _cluster_table(
+def cluster_table(
     sig: np.ndarray, ids: np.ndarray, labels: np.ndarray, representative: np.ndarray | None = None
 ) -> pd.DataFrame:
     """The (cluster_id, id, representative_id, similarity) table of clusters of size >= 2."""
@@ -605,7 +626,7 @@ def _cluster_table(
     )
 
 
-def _representatives(labels: np.ndarray, goodness: np.ndarray | None) -> np.ndarray:
+def representatives(labels: np.ndarray, goodness: np.ndarray | None) -> np.ndarray:
     """(n_components,) row kept per component: the first row, or the best by ``goodness`` (ties: first)."""
     n = len(labels)
     key = np.zeros(n) if goodness is None else -np.asarray(goodness, dtype=np.float64)
@@ -657,8 +678,8 @@ def near_duplicate_clusters(
     texts = list(texts)
     id_arr = _check_ids(ids, len(texts))
     sig = minhash_signatures(texts, unit=p["unit"], ngram=p["ngram"], num_perm=p["num_perm"], seed=p["seed"])
-    labels = _components(len(texts), verified_pairs(sig, p))
-    return _cluster_table(sig, id_arr, labels)
+    labels = components(len(texts), verified_pairs(sig, p))
+    return cluster_table(sig, id_arr, labels)
 
 
 def _check_ids(ids: Sequence[Any] | None, n: int) -> np.ndarray:
@@ -711,8 +732,8 @@ def minhash_dedup_select(
 
         goodness = -hardness_sign(keep) * _align_scores(ds, scores, keep)
     sig = minhash_signatures(texts, unit=p["unit"], ngram=p["ngram"], num_perm=p["num_perm"], seed=p["seed"])
-    labels = _components(ds.n, verified_pairs(sig, p))
-    return np.sort(_representatives(labels, goodness))
+    labels = components(ds.n, verified_pairs(sig, p))
+    return np.sort(representatives(labels, goodness))
 
 
 def _dataset_texts(ds, what: str) -> list[str]:
