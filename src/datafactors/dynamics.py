@@ -24,8 +24,9 @@ class TrainingDynamics:
         train set after each epoch (evaluation mode).
     losses : ndarray (n_epochs, n) float32, cross-entropy of the gold label after each epoch.
     seen_correct : ndarray (n_epochs, n) bool, whether the example was classified
-        correctly in its minibatch when it was seen during training (before the
-        update) — what Toneva et al. count forgetting events on.
+        correctly in its minibatch when it was seen during the epoch (before the
+        update; its last presentation in the epoch) — what Toneva et al. count
+        forgetting events on. Meaningful only where ``presented`` is true.
     grad_norms : ndarray (n_epochs + 1, n) float32 or None, exact per-example
         gradient norm over all parameters at initialization (row 0) and after each epoch.
     seed : int, the training seed.
@@ -40,6 +41,10 @@ class TrainingDynamics:
     n_features : int or None, the model's input width.
     transform : callable or None, maps raw features ``ds.X`` to the model's inputs (the
         learner's standardization); ``None`` means identity.
+    presented : ndarray (n_epochs, n) bool or None, whether the example was in a
+        minibatch during each epoch. ``None`` means every example in every epoch (epoch-wise
+        shuffling); a sampling schedule leaves some rows out of an epoch, and the scores that
+        follow an example over its presentations (forgetting, cartography) skip those epochs.
     """
 
     ids: np.ndarray
@@ -53,6 +58,7 @@ class TrainingDynamics:
     module_factory: Callable[[int, int], Any] | None = None
     n_features: int | None = None
     transform: Callable[[np.ndarray], np.ndarray] | None = None
+    presented: np.ndarray | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -115,6 +121,12 @@ class TrainingDynamics:
     def correct(self) -> np.ndarray:
         """(n_epochs, n) whether the argmax equals the gold label after each epoch."""
         return self.probs.argmax(axis=2) == self.y[None, :]
+
+    def presented_mask(self) -> np.ndarray:
+        """(n_epochs, n) bool, whether each example was presented in each epoch (all true when not recorded)."""
+        if self.presented is None:
+            return np.ones((self.n_epochs, self.n), dtype=bool)
+        return np.asarray(self.presented, dtype=bool)
 
     def epoch_index(self, epoch: int) -> int:
         """Row of ``probs`` for 1-based ``epoch``, clipped to the recorded range."""

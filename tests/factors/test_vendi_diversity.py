@@ -100,3 +100,78 @@ def test_cluster_entropy_separated_and_lopsided_clusters():
     assert r.entropy == pytest.approx(-(p * np.log(p)).sum(), rel=1e-9)
     assert r.normalized == pytest.approx(r.entropy / math.log(3))
     assert cluster_entropy(np.ones((10, 2)), 3).entropy == pytest.approx(0.0)
+
+
+# ---------------------------------------------------------------- exact references (issue 15)
+
+_EPS64 = np.finfo(np.float64).eps
+
+
+def _renyi_exp(w, q):
+    """exp of the order-q Renyi entropy of eigenvalues ``w`` (already cut to the non-zero ones)."""
+    if q == "inf":
+        return 1.0 / w.max()
+    if q == 1.0:
+        return math.exp(-(w * np.log(w)).sum())
+    return math.exp(np.log((w**q).sum()) / (1 - q))
+
+
+def _nonzero(w):
+    # numpy.linalg.matrix_rank's tolerance: what float64 rounding leaves of the zero eigenvalues
+    return w[w > w.max() * len(w) * _EPS64]
+
+
+def _unit64(X):
+    X = np.asarray(X, dtype=np.float64)
+    return X / np.linalg.norm(X, axis=1, keepdims=True)
+
+
+def _kernel_reference(X, qs):
+    """Vendi by definition: the eigenvalues of the n x n cosine kernel K / n, in float64."""
+    U = _unit64(X)
+    w = _nonzero(np.linalg.eigvalsh(U @ U.T / len(U)))
+    return {q: _renyi_exp(w, q) for q in qs}
+
+
+def _svd_reference(X, qs):
+    """The same eigenvalues as squared singular values of the unit rows / n (no Gram product formed)."""
+    U = _unit64(X)
+    w = _nonzero(np.linalg.svd(U, compute_uv=False) ** 2 / len(U))
+    return {q: _renyi_exp(w, q) for q in qs}
+
+
+def _decaying(n, d, seed=0):
+    """Gaussian rows with per-column scales 0.8**j: a spectrum decaying over ~12 orders of magnitude."""
+    return np.random.default_rng(seed).standard_normal((n, d)) * 0.8 ** np.arange(d)
+
+
+_QS = (0.5, 1.0, 2.0, "inf")
+
+
+def test_vendi_matches_the_kernel_definition_on_digits():
+    from sklearn.datasets import load_digits
+
+    X = load_digits().data  # (1797, 64); constant pixels make the kernel rank-deficient
+    ref = _kernel_reference(X, _QS)
+    for q in _QS:
+        assert vendi_score(X, q=q) == pytest.approx(ref[q], rel=1e-8), q
+        assert vendi_score(X, q=q, method="kernel") == pytest.approx(ref[q], rel=1e-8), q
+
+
+def test_vendi_matches_the_kernel_definition_with_a_decaying_spectrum():
+    X = _decaying(2000, 40)
+    ref = _kernel_reference(X, _QS)
+    for q in _QS:
+        assert vendi_score(X, q=q) == pytest.approx(ref[q], rel=1e-8), q
+
+
+def test_vendi_large_n_is_not_underestimated():
+    # The cut-off used to grow with n (n * 1e-7 * max), dropping real eigenvalues: -6.5% at 200k rows.
+    X = _decaying(100_000, 64)
+    ref = _svd_reference(X, _QS)
+    from datafactors._neighbors import unit_rows
+
+    U32 = unit_rows(X)  # the float32 unit rows the profile passes
+    for q in _QS:
+        assert vendi_score(X, q=q) == pytest.approx(ref[q], rel=1e-8), q
+        assert vendi_score(U32, q=q) == pytest.approx(ref[q], rel=1e-6), q

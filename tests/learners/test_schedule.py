@@ -118,3 +118,56 @@ def test_recording_dynamics_with_a_schedule():
 def test_bad_schedules(sched, msg):
     with pytest.raises(df.ConfigError, match=msg):
         make_learner("mlp", hidden=[4]).fit(_index_ds(40), epochs=1, seed=0, schedule=sched)
+
+
+# ----------------------------------------------------------------------------- dynamics under a schedule (issue 15)
+
+
+def test_dynamics_record_which_rows_each_epoch_presented():
+    ds = _index_ds(40)
+    log = []
+    lrn = _recording_learner(log).fit(ds, epochs=4, seed=3, record_dynamics=True, schedule=lambda s, t: np.ones(40))
+    steps_per_epoch = 5
+    want = np.zeros((4, 40), bool)
+    for k, rows in enumerate(log[: 4 * steps_per_epoch]):
+        want[k // steps_per_epoch, rows] = True
+    assert not want.all()  # drawn with replacement, so some rows miss an epoch
+    np.testing.assert_array_equal(lrn.dynamics.presented, want)
+    assert not lrn.dynamics.seen_correct[~want].any()
+    # epoch-wise shuffling presents every row every epoch and records no mask
+    assert _recording_learner([]).fit(ds, epochs=2, seed=3, record_dynamics=True).dynamics.presented is None
+
+
+def _blobs(n=200, seed=0):
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 2
+    X = rng.normal(size=(n, 2)) + np.where(y[:, None] == 1, 6.0, -6.0)
+    return df.Dataset.from_arrays(X, y)
+
+
+def _random_half(n, steps_per_epoch):
+    def sched(step, total):
+        # a fresh random half of the rows each epoch
+        w = np.zeros(n)
+        w[np.random.default_rng(step // steps_per_epoch).permutation(n)[: n // 2]] = 1.0
+        return w
+
+    return sched
+
+
+@pytest.mark.parametrize("kind", ["uniform", "half"])
+def test_no_forgetting_on_a_separable_set_trained_with_a_sampling_schedule(kind):
+    # Rows not drawn in an epoch used to count as wrong: ~9 forgetting events per example here.
+    from datafactors.scores import compute
+
+    ds = _blobs()
+    sched = (lambda s, t: np.ones(ds.n)) if kind == "uniform" else _random_half(ds.n, math.ceil(ds.n / 32))
+    lrn = make_learner("mlp", hidden=[16], lr=1e-2, batch_size=32).fit(
+        ds, epochs=30, seed=0, record_dynamics=True, schedule=sched
+    )
+    assert (lrn.predict_proba(ds.X).argmax(1) == ds.y).all()
+    out = compute(ds, ["forgetting", "cartography"], dynamics=[lrn.dynamics])
+    assert np.isfinite(out["forgetting"]).all()
+    assert out["forgetting"].mean() <= 0.05
+    assert out["correctness"].min() >= 0.9
+    assert 0.3 < lrn.dynamics.presented.mean() < 0.8  # each epoch drew a subset

@@ -48,6 +48,71 @@ def test_cartography_hand_case():
     np.testing.assert_allclose(corr_frac, [2 / 3, 1.0])
 
 
+def test_forgetting_counts_between_presentations_only():
+    # epochs x examples; a sampling schedule leaves rows out of some epochs (their seen_correct is False)
+    sc = np.array(
+        [
+            [1, 1, 1, 0, 0, 0],
+            [0, 0, 0, 0, 0, 0],
+            [1, 0, 0, 0, 1, 0],
+            [0, 0, 1, 0, 0, 0],
+            [1, 0, 0, 0, 0, 0],
+        ],
+        dtype=bool,
+    )
+    pm = np.array(
+        [
+            [1, 1, 1, 0, 0, 1],
+            [0, 0, 0, 0, 0, 1],
+            [1, 0, 1, 0, 1, 1],
+            [0, 1, 1, 0, 0, 1],
+            [1, 0, 1, 0, 0, 1],
+        ],
+        dtype=bool,
+    )
+    # ex0: presented at 0, 2, 4, right each time: 0 (2 if the gaps counted as wrong)
+    # ex1: right at 0, wrong at 3: 1 ; ex2: 1 (e0), 0 (e2), 1 (e3), 0 (e4): 2
+    # ex3: never presented, so never learned: inf ; ex4: presented once, right: 0 (1 before)
+    # ex5: presented every epoch, never right: inf
+    np.testing.assert_array_equal(forgetting_counts(sc, pm), [0.0, 1.0, 2.0, np.inf, 0.0, np.inf])
+    # the mask of an epoch-wise shuffle (all presented) counts as before
+    np.testing.assert_array_equal(forgetting_counts(sc, np.ones_like(sc)), forgetting_counts(sc))
+    with pytest.raises(df.DataError, match="presented must have shape"):
+        forgetting_counts(sc, pm[:, :3])
+
+
+def test_cartography_over_presented_epochs_hand_case():
+    gp = np.array([[0.2, 0.1], [0.6, 0.4], [1.0, 0.4]])
+    corr = np.array([[0, 0], [1, 0], [1, 1]], bool)
+    pm = np.array([[1, 0], [0, 0], [1, 0]], bool)
+    conf, var, corr_frac = cartography(gp, corr, pm)
+    # ex0 over epochs 0 and 2: mean 0.6, std 0.4, right once of twice;
+    # ex1 never presented: measured over every epoch, as a held-out example
+    np.testing.assert_allclose(conf, [0.6, 0.3])
+    np.testing.assert_allclose(var, [0.4, np.sqrt(0.02)], atol=1e-12)
+    np.testing.assert_allclose(corr_frac, [0.5, 1 / 3])
+
+
+def test_scorers_read_the_presented_mask():
+    ids = np.array(["a", "b", "c", "d", "e"], dtype=object)
+    y = np.array([0, 1, 2, 0, 1])
+    ds = df.Dataset.from_arrays(np.zeros((5, 2)), y, ids=ids)
+    d = _fake_dynamics(0, ds.ids, ds.y, n_epochs=6)
+    d.presented = np.random.default_rng(5).random((6, 5)) > 0.4
+    out = compute(ds, ["forgetting", "cartography"], dynamics=[d])
+    np.testing.assert_array_equal(out["forgetting"], forgetting_counts(d.seen_correct, d.presented))
+    conf, var, corr = cartography(d.gold_probs(), d.correct(), d.presented)
+    np.testing.assert_allclose(out["confidence"], conf)
+    np.testing.assert_allclose(out["variability"], var)
+    np.testing.assert_allclose(out["correctness"], corr)
+    d.presented = None
+    plain = compute(ds, ["forgetting", "cartography"], dynamics=[d])
+    np.testing.assert_array_equal(plain["forgetting"], forgetting_counts(d.seen_correct))
+    conf, var, corr = cartography(d.gold_probs(), d.correct())
+    np.testing.assert_array_equal(plain["confidence"], conf)
+    np.testing.assert_array_equal(plain["variability"], var)
+
+
 def test_early_epoch():
     assert early_epoch(200) == 20
     assert early_epoch(30) == 3

@@ -41,12 +41,43 @@ def _entropy_q(p: np.ndarray, q: float | str) -> float:
     return float(np.log((p**qf).sum()) / (1.0 - qf))
 
 
+def _unit64_gram(A: np.ndarray, *, kernel: bool, block_bytes: int = 1 << 25) -> np.ndarray:
+    """``U^T U / n`` (d, d), or with ``kernel`` ``U U^T / n`` (n, n), for the unit rows U of ``A`` (n, d).
+
+    Rows are normalised and products summed in float64, the Gram matrix in row blocks of
+    about ``block_bytes``: a float32 sum over n rows carries an error that grows with n
+    and swamps the small eigenvalues of a decaying spectrum.
+    """
+    n, d = A.shape
+    step = n if kernel else max(1, block_bytes // (8 * d))
+    G = np.zeros((n, n) if kernel else (d, d), dtype=np.float64)
+    n_zero, first_zero = 0, -1
+    for s in range(0, n, step):
+        B = np.array(A[s : s + step], dtype=np.float64)
+        norms = np.sqrt(np.einsum("ij,ij->i", B, B))
+        zero = norms == 0
+        if zero.any():
+            first_zero = s + int(np.argmax(zero)) if first_zero < 0 else first_zero
+            n_zero += int(zero.sum())
+            continue
+        B /= norms[:, None]
+        G += B @ B.T if kernel else B.T @ B
+    if n_zero:
+        raise DataError(
+            f"X has {n_zero} all-zero rows (first at row {first_zero}); cosine similarity is undefined for them"
+        )
+    return G / n
+
+
 def vendi_score(X: np.ndarray, *, q: float | str = 1.0, method: str = "auto") -> float:
     """Vendi score with the cosine kernel: exp(entropy of the eigenvalues of K / n).
 
     The non-zero eigenvalues of ``K / n = U U^T / n`` (U: unit rows) equal those of
     the d x d matrix ``U^T U / n``, so for n > d it costs O(n d^2) time and O(d^2)
-    extra memory ("gram"); for n <= d the n x n kernel is used ("kernel").
+    extra memory ("gram"); for n <= d the n x n kernel is used ("kernel"). Either is
+    formed in float64; eigenvalues below ``m * eps * (largest eigenvalue)``, m the size
+    of the matrix decomposed and eps float64's machine epsilon (the numerical-rank
+    cut-off of ``numpy.linalg.matrix_rank``), count as zero.
 
     Parameters
     ----------
@@ -70,16 +101,14 @@ def vendi_score(X: np.ndarray, *, q: float | str = 1.0, method: str = "auto") ->
         raise ConfigError(f"method == {method!r}, must be 'auto', 'gram' or 'kernel'")
     if not (q == "inf" or (isinstance(q, (int, float)) and not isinstance(q, bool) and q > 0)):
         raise ConfigError(f"q == {q!r}, must be a positive number or 'inf'")
-    U = _unit_nonzero(X)
-    n, d = U.shape
-    if method == "gram" or (method == "auto" and n > d):
-        # One float32 BLAS call (blocked summation inside), eigenvalues in float64.
-        w = np.linalg.eigvalsh((U.T @ U).astype(np.float64) / n)
-    else:
-        U64 = U.astype(np.float64)
-        w = np.linalg.eigvalsh(U64 @ U64.T / n)
-    # Eigenvalues below float32 resolution are zeros that rounding made slightly non-zero.
-    w = np.where(w > w.max() * max(n, d) * 1e-7, w, 0.0)
+    A = np.asarray(X)
+    if A.ndim != 2 or A.shape[0] == 0:
+        raise DataError(f"X must be a non-empty 2-D array (n, d), got shape {A.shape}")
+    kernel = method == "kernel" or (method == "auto" and A.shape[0] <= A.shape[1])
+    w = np.linalg.eigvalsh(_unit64_gram(A, kernel=kernel))
+    # Rounding leaves true zero eigenvalues near eps * m * max. The cut-off is relative to
+    # the spectrum alone: one that grows with n drops real mass of a decaying spectrum.
+    w = np.where(w > w.max() * len(w) * np.finfo(np.float64).eps, w, 0.0)
     return float(math.exp(_entropy_q(w, q)))
 
 

@@ -13,8 +13,8 @@ them count steps and epochs, draw minibatches, seed and pin threads the same way
   :class:`ScheduleSampler` each batch is instead drawn with replacement from per-row
   weights that may change with the step; the step count and batch sizes stay the same.
 - :class:`EpochRecorder`: the per-epoch record (softmax, loss, per-example gradient norm
-  at initialisation and after each full epoch, minibatch correctness) and the parameter
-  checkpoints TracIn sums over (:func:`checkpoint_epochs`).
+  at initialisation and after each full epoch, minibatch correctness and which rows were
+  presented) and the parameter checkpoints TracIn sums over (:func:`checkpoint_epochs`).
 - :class:`TorchSettings`: the optimiser/runtime settings the learners share, their
   validation and the training-set standardization.
 
@@ -285,7 +285,8 @@ class EpochRecorder:
     """The standard per-epoch record of a module ``X -> logits``, and its checkpoints.
 
     ``start(model)`` records the gradient norms at initialisation; ``mark(idx, logits)``
-    notes during training whether each minibatch row was right; ``epoch(model, opt)``
+    notes during training that each minibatch row was presented and whether it was right
+    (the last presentation in an epoch counts); ``epoch(model, opt)``
     records the softmax, the loss and the exact per-example gradient norm of every
     train row (in eval mode; the model's mode is restored afterwards) and, at the epochs
     in ``checkpoint_epochs``, a CPU copy of the parameters with ``opt``'s step size;
@@ -311,9 +312,11 @@ class EpochRecorder:
         self.probs: list[np.ndarray] = []
         self.losses: list[np.ndarray] = []
         self.seen: list[np.ndarray] = []
+        self.presented: list[np.ndarray] = []
         self.gnorms: list[np.ndarray] = []
         self.checkpoints: list[tuple[int, float, dict[str, Any]]] = []
         self._seen = np.zeros(self.n, dtype=bool)
+        self._presented = np.zeros(self.n, dtype=bool)
 
     def start(self, model: Any) -> None:
         if self.enabled:
@@ -324,6 +327,7 @@ class EpochRecorder:
     def mark(self, idx: np.ndarray, logits: Any) -> None:
         if self.enabled:
             self._seen[idx] = (logits.detach().argmax(1) == self.y[idx]).numpy()
+            self._presented[idx] = True
 
     def epoch(self, model: Any, opt: Any = None) -> None:
         if not self.enabled:
@@ -337,6 +341,8 @@ class EpochRecorder:
         self.losses.append(losses)
         self.seen.append(self._seen.copy())
         self._seen[:] = False
+        self.presented.append(self._presented.copy())
+        self._presented[:] = False
         self.gnorms.append(per_sample_grad_norms(model, self.X, self.y))
         if len(self.probs) in self.checkpoint_epochs:
             state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
@@ -365,6 +371,10 @@ class EpochRecorder:
             got = "" if epochs is None else f"; epochs == {epochs}"
             raise ConfigError(f"record_dynamics needs at least one full epoch{got}; raise epochs")
         n, C = self.n, ds.n_classes
+        presented = np.stack(self.presented) if self.presented else None
+        if presented is not None and presented.all():
+            # epoch-wise shuffling presents every row every epoch: nothing to record
+            presented = None
         return TrainingDynamics(
             ids=ds.ids.copy(),
             y=ds.y.copy(),
@@ -377,6 +387,7 @@ class EpochRecorder:
             module_factory=module_factory,
             n_features=ds.n_features,
             transform=transform,
+            presented=presented,
         )
 
 

@@ -54,7 +54,10 @@ class TorchLearner(TorchSettings):
     With ``record_dynamics=True`` it records, after each full epoch, the softmax of
     every train example, its loss, its per-example gradient norm over all parameters
     (exact, one backward pass per chunk) and, during training, whether each example
-    was right in its minibatch.
+    was right in its minibatch. A schedule leaves some rows out of an epoch and draws
+    others more than once: ``dynamics.presented`` then marks the rows each epoch drew
+    (its last presentation sets ``seen_correct``), and forgetting and cartography follow
+    each example over its own presentations only.
 
     Examples
     --------

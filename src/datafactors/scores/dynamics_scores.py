@@ -51,32 +51,70 @@ def el2n(probs: np.ndarray, y: np.ndarray, *, norm: str = "l2") -> np.ndarray:
     raise ConfigError(f"norm == {norm!r}, must be 'l2' or 'l1'")
 
 
-def forgetting_counts(seen_correct: np.ndarray) -> np.ndarray:
+def _check_presented(presented: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray | None:
+    if presented is None:
+        return None
+    pm = np.asarray(presented, dtype=bool)
+    if pm.shape != shape:
+        raise DataError(f"presented must have shape {shape} (epochs, n), got {pm.shape}")
+    return pm
+
+
+def forgetting_counts(seen_correct: np.ndarray, presented: np.ndarray | None = None) -> np.ndarray:
     """Forgetting events of Toneva et al. from (n_presentations, n) minibatch correctness.
 
     An event is a transition correct -> incorrect between consecutive presentations;
     an example never classified correctly gets ``+inf`` (ranked hardest).
 
+    Parameters
+    ----------
+    seen_correct : (n_epochs, n) bool, correctness at the example's presentation in each epoch.
+    presented : (n_epochs, n) bool or None, whether the example was presented in that epoch
+        (a sampling schedule leaves rows out); epochs it was not presented in are skipped,
+        so transitions are counted between its consecutive presentations. ``None``: every
+        example in every epoch. An example never presented was never learned: ``+inf``.
+
+    Returns
+    -------
+    (n,) float64 in [0, inf]. Higher = harder.
+
     Examples
     --------
     >>> forgetting_counts(np.array([[1, 0, 0], [0, 1, 0], [1, 1, 0]], bool))
     array([ 1.,  0., inf])
+    >>> forgetting_counts(np.array([[1, 1], [0, 0], [1, 0]], bool), np.array([[1, 1], [0, 1], [1, 1]], bool))
+    array([0., 1.])
     """
     sc = np.asarray(seen_correct, dtype=bool)
     if sc.ndim != 2:
         raise DataError(f"seen_correct must be 2-D (presentations, n), got shape {sc.shape}")
-    events = (sc[:-1] & ~sc[1:]).sum(axis=0).astype(np.float64)
-    events[~sc.any(axis=0)] = np.inf
+    pm = _check_presented(presented, sc.shape)
+    if pm is None:
+        events = (sc[:-1] & ~sc[1:]).sum(axis=0).astype(np.float64)
+        events[~sc.any(axis=0)] = np.inf
+        return events
+    # Carry each example's correctness at its latest presentation forward over the epochs it missed.
+    E, n = sc.shape
+    last = np.maximum.accumulate(np.where(pm, np.arange(E)[:, None], -1), axis=0)
+    held = np.where(last >= 0, sc[np.maximum(last, 0), np.arange(n)[None, :]], False)
+    events = (held[:-1] & pm[1:] & ~sc[1:]).sum(axis=0).astype(np.float64)
+    events[~(sc & pm).any(axis=0)] = np.inf
     return events
 
 
-def cartography(gold_probs: np.ndarray, correct: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def cartography(
+    gold_probs: np.ndarray, correct: np.ndarray, presented: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Dataset cartography (Swayamdipta et al.) from per-epoch gold-label probabilities.
 
     Parameters
     ----------
     gold_probs : (n_epochs, n) probability of the gold label after each epoch.
     correct : (n_epochs, n) whether the prediction was right after each epoch.
+    presented : (n_epochs, n) bool or None, whether the example was presented in that epoch;
+        each example's statistics are then over the epochs it was presented in (its
+        training dynamics). ``None``: every epoch. An example never presented has no
+        training dynamics and is measured over every epoch, as a held-out example.
 
     Returns
     -------
@@ -84,7 +122,15 @@ def cartography(gold_probs: np.ndarray, correct: np.ndarray) -> tuple[np.ndarray
     correctness (fraction of epochs correct), each (n,).
     """
     gp = np.asarray(gold_probs, dtype=np.float64)
-    return gp.mean(axis=0), gp.std(axis=0), np.asarray(correct, dtype=np.float64).mean(axis=0)
+    pm = _check_presented(presented, gp.shape)
+    if pm is None:
+        return gp.mean(axis=0), gp.std(axis=0), np.asarray(correct, dtype=np.float64).mean(axis=0)
+    pm = pm | ~pm.any(axis=0)
+    cnt = pm.sum(axis=0)
+    conf = np.where(pm, gp, 0.0).sum(axis=0) / cnt
+    var = np.sqrt(np.where(pm, (gp - conf) ** 2, 0.0).sum(axis=0) / cnt)
+    corr = (np.asarray(correct, dtype=bool) & pm).sum(axis=0) / cnt
+    return conf, var, corr.astype(np.float64)
 
 
 def _check_probs(probs: np.ndarray, y: np.ndarray | None = None) -> np.ndarray:
@@ -257,7 +303,7 @@ class GraNdScorer(_DynamicsScorer):
 @register
 class ForgettingScorer(_DynamicsScorer):
     """Forgetting events counted on minibatch presentations, mean over seeds; an example
-    never learned in some seed's run counts as +inf (hardest)."""
+    never learned (or never presented) in some seed's run counts as +inf (hardest)."""
 
     name = "forgetting"
     columns = (
@@ -266,13 +312,14 @@ class ForgettingScorer(_DynamicsScorer):
 
     def score(self, ds, *, dynamics=None, embeddings=None, seed=0) -> pd.DataFrame:
         dyn = _require(dynamics, self.name)
-        counts = np.stack([forgetting_counts(d.seen_correct) for d in dyn])
+        counts = np.stack([forgetting_counts(d.seen_correct, d.presented) for d in dyn])
         return self._frame(ds, {"forgetting": counts.mean(axis=0)})
 
 
 @register
 class CartographyScorer(_DynamicsScorer):
-    """Confidence, variability and correctness over all epochs, mean over seeds."""
+    """Confidence, variability and correctness over the epochs each example was presented in
+    (all epochs without a sampling schedule), mean over seeds."""
 
     name = "cartography"
     columns = (
@@ -283,7 +330,7 @@ class CartographyScorer(_DynamicsScorer):
 
     def score(self, ds, *, dynamics=None, embeddings=None, seed=0) -> pd.DataFrame:
         dyn = _require(dynamics, self.name)
-        parts = np.array([cartography(d.gold_probs(), d.correct()) for d in dyn])  # (seeds, 3, n)
+        parts = np.array([cartography(d.gold_probs(), d.correct(), d.presented) for d in dyn])  # (seeds, 3, n)
         conf, var, corr = parts.mean(axis=0)
         return self._frame(ds, {"confidence": conf, "variability": var, "correctness": corr})
 
