@@ -140,6 +140,29 @@ def test_families_that_do_not_apply_say_why():
         assert math.isnan(r["value"]) and why in r["note"], factor
 
 
+def test_difficulty_is_skipped_on_an_unlabeled_pool(data):
+    ds, _, scores = data
+    pool = df.Dataset.from_arrays(ds.X, None, ids=ds.ids, name="pool")
+    label_free = pd.DataFrame({"id": ds.ids, "knn_density": np.linspace(0.0, 1.0, ds.n)})
+    for given in (None, scores, label_free, np.arange(240.0)):
+        p = profile(pool, scores=given, families=["difficulty", "size"])
+        d = p[p.family == "difficulty"]
+        assert len(d) == 1, d  # one row saying why, no shares or quantiles
+        r = d.iloc[0]
+        assert r["factor"] == "difficulty" and math.isnan(r["value"])
+        assert r["note"] == "not computed: needs labels, and pool has none (pass --label COL, or label= in Python)"
+        assert _value(p, "n_examples") == 240  # the other families still run
+    # the same rows with labels: computed
+    labeled = profile(ds, scores=label_free, families="difficulty")
+    assert _value(labeled, "difficulty_share", "knn_density:easy") > 0
+    # the family function itself refuses a pool, called directly
+    from datafactors.factors import ProfileContext
+
+    ctx = ProfileContext(ds=pool, X=pool.X, scores=pd.DataFrame({"el2n": np.arange(240.0)}))
+    rows = REGISTRY.get("difficulty").fn(ctx)
+    assert [r["factor"] for r in rows] == ["difficulty"] and "needs labels" in rows[0]["note"]
+
+
 def test_text_column_bad_input(data):
     ds, _, _ = data
     with pytest.raises(df.DataError, match="text column 'body' not found in toy"):

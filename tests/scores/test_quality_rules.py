@@ -40,11 +40,24 @@ def _ds(texts):
 
 
 def _fails(scorer, text, rule):
-    """Whether ``text`` fails ``rule`` of ``scorer`` (only that rule enabled)."""
-    s = type(scorer).create({**{k: getattr(scorer, k) for k in scorer.threshold_params()}, "rules": [rule]})
-    out = s.score(_ds([text]))
-    got = bool(s.rule_failures(_ds([text]))[rule].iloc[0])
-    assert got is bool(out[f"{s.name}_fail"].iloc[0])
+    """Whether ``text`` fails ``rule`` of ``scorer``, read from the rule's own ``_fail`` column.
+
+    Checked to agree with ``rule_failures`` and with ``<scorer>_fail`` when only that rule is
+    on (every other rule's ``_fail`` column then all False), and with the rule's column when
+    every rule is on.
+    """
+    params = {k: getattr(scorer, k) for k in scorer.threshold_params()}
+    ds = _ds([text])
+    col = scorer.fail_column(rule)
+    every = type(scorer).create(params).score(ds)
+    got = bool(every[col].iloc[0])
+    assert every[col].dtype == bool
+    only = type(scorer).create({**params, "rules": [rule]})
+    out = only.score(ds)
+    assert got is bool(out[col].iloc[0]) is bool(only.rule_failures(ds)[rule].iloc[0])
+    assert got is bool(out[f"{only.name}_fail"].iloc[0])
+    others = [only.fail_column(r) for r in only.rule_names() if r != rule]
+    assert not out[others].to_numpy().any()
     return got
 
 
@@ -69,25 +82,43 @@ def test_clean_text_passes_every_rule(name):
     fails = s.rule_failures(_ds([CLEAN]))
     assert list(fails.columns) == list(s.rule_names())
     assert not fails.to_numpy().any(), fails.T[fails.iloc[0]]
-    assert not bool(s.score(_ds([CLEAN]))[f"{name}_fail"].iloc[0])
+    out = s.score(_ds([CLEAN]))
+    assert not out[[s.fail_column(r) for r in s.rule_names()]].to_numpy().any()
+    assert not bool(out[f"{name}_fail"].iloc[0])
 
 
 def test_declarations_and_columns():
     for name in ("gopher_quality", "gopher_repetition", "c4"):
         cls = REGISTRY.get(name)
         assert cls.needs_dynamics is False and cls.row_wise is True and cls.needs_labels is False
-        assert cls.column_names()[-1] == f"{name}_fail"
-        fail = cls.columns[-1]
-        assert (fail.orientation, fail.low, fail.high) == ("harder", 0.0, 1.0)
+        stats = [cls.stat_column(r) for r in cls.rule_names()]
+        fails = [f"{c}_fail" for c in stats]
+        assert cls.column_names() == (*stats, *fails, f"{name}_fail")
+        assert [cls.fail_column(r) for r in cls.rule_names()] == fails
+        for fail in cls.columns[len(stats) :]:
+            assert (fail.orientation, fail.low, fail.high) == ("harder", 0.0, 1.0), fail.name
     assert GopherQualityScorer.column_names()[:2] == ("gopher_word_count", "gopher_mean_word_length")
+    assert "gopher_word_count_fail" in GopherQualityScorer.column_names()
     assert "rep_top2gram" in GopherRepetitionScorer.column_names()
-    assert "rep_dup10gram" in GopherRepetitionScorer.column_names()
-    assert C4Scorer.column_names() == ("c4_sentences", "c4_lorem_ipsum", "c4_curly_brace", "c4_fail")
+    assert "rep_dup10gram_fail" in GopherRepetitionScorer.column_names()
+    assert C4Scorer.column_names() == (
+        "c4_sentences",
+        "c4_lorem_ipsum",
+        "c4_curly_brace",
+        "c4_sentences_fail",
+        "c4_lorem_ipsum_fail",
+        "c4_curly_brace_fail",
+        "c4_fail",
+    )
     # unlabeled pool, via compute: the declared columns in order
     out = compute(_ds([CLEAN, "too short"]), ["gopher_quality", "gopher_repetition", "c4"])
-    assert len(out.columns) == 8 + 1 + 13 + 1 + 3 + 1
+    assert len(out.columns) == 2 * 8 + 1 + 2 * 13 + 1 + 2 * 3 + 1
     assert out["gopher_quality_fail"].tolist() == [False, True]
+    assert out["gopher_word_count_fail"].tolist() == [False, True]
+    assert out["gopher_hash_ratio_fail"].tolist() == [False, False]
     assert out["c4_fail"].tolist() == [False, True]
+    assert out["c4_sentences_fail"].tolist() == [False, True]
+    assert out["c4_curly_brace_fail"].tolist() == [False, False]
 
 
 # ---------------------------------------------------------------- Gopher quality, both sides of each threshold
@@ -225,10 +256,25 @@ C4 = C4Scorer()
 
 
 def test_c4_sentences():
-    three = "First line is here.\nSecond line is here!\nIs this the third one?"
+    three = "The first line is here.\nThe second line is here!\nIs this the third one?"
+    assert c4_stats(three)["sentences"] == 3
     assert not _fails(C4, three, "sentences")
-    assert _fails(C4, "First line is here.\nSecond line is here!", "sentences")
-    assert not _fails(C4, "One. Two. Three sentences here.", "sentences")  # counted within a line
+    assert _fails(C4, "The first line is here.\nThe second line is here!", "sentences")
+    assert not _fails(C4, "One. Two. Three short sentences here.", "sentences")  # counted within a line
+    # a line of 4 words is dropped by the default line rule (5 words), and its sentence with it
+    assert _fails(C4, "The first line is here.\nThe second line is here!\nIs this the third?", "sentences")
+
+
+def test_c4_defaults_follow_the_paper():
+    # Raffel et al. 2020 Sec. 2.2 and TFDS c4_utils: lines of >= 5 words, pages of >= 3 sentences
+    assert C4Scorer.param_defaults()["min_line_words"] == 5
+    assert C4Scorer.param_defaults()["min_sentences"] == 3
+    five, four = "One two three four five.", "One two three four."
+    assert c4_kept_lines(five) == [five] and c4_kept_lines(four) == []
+    # both sides of the line rule, seen through the page's sentence rule and its own _fail column
+    assert not _fails(C4, "\n".join([five] * 3), "sentences")
+    assert _fails(C4, "\n".join([five, five, four]), "sentences")
+    assert not _fails(C4Scorer(min_line_words=3, min_sentences=5), "\n".join([four] * 5), "sentences")
 
 
 def test_c4_lorem_ipsum_and_curly_brace():
@@ -249,12 +295,14 @@ def test_c4_line_rules():
             "A longer line of five words.",
         ]
     )
-    assert c4_kept_lines(text) == ["Three words here.", "A longer line of five words."]
-    assert c4_kept_lines(text, min_line_words=5) == ["A longer line of five words."]
+    assert c4_kept_lines(text) == ["A longer line of five words."]  # default: at least 5 words
+    assert c4_kept_lines(text, min_line_words=3) == ["Three words here.", "A longer line of five words."]
     assert "Two words." in c4_kept_lines(text, min_line_words=2)
-    assert "No terminal mark here" in c4_kept_lines(text, line_punct=False)
-    assert len(c4_kept_lines(text, javascript_lines=False, policy_lines=False)) == 4
-    assert c4_stats(text)["sentences"] == 2
+    assert "No terminal mark here" in c4_kept_lines(text, line_punct=False, min_line_words=3)
+    assert len(c4_kept_lines(text, javascript_lines=False, policy_lines=False)) == 3
+    assert len(c4_kept_lines(text, min_line_words=3, javascript_lines=False, policy_lines=False)) == 4
+    assert c4_stats(text)["sentences"] == 1
+    assert c4_stats(text, min_line_words=3)["sentences"] == 2
     assert c4_stats("One sentence here. Another one here!\nlorem ipsum {x}") == {
         "sentences": 2.0,
         "lorem_ipsum": 1.0,
@@ -269,7 +317,7 @@ def test_thresholds_flip_verdicts():
     short = " ".join(_words(20))
     assert _fails(GQ, short, "word_count")
     assert not _fails(GopherQualityScorer(min_words=20), short, "word_count")
-    two = "First line is here.\nSecond line is here!"
+    two = "The first line is here.\nThe second line is here!"
     assert not _fails(C4Scorer(min_sentences=2), two, "sentences")
     assert _fails(C4Scorer(min_line_words=5), "One two three four.\nA b c d.\nE f g h.", "sentences")
     assert not _fails(C4Scorer(min_line_words=4), "One two three four.\nA b c d.\nE f g h.", "sentences")
@@ -281,12 +329,27 @@ def test_thresholds_flip_verdicts():
     assert out["gopher_quality_fail"].tolist() == [False]
 
 
-def test_rules_switch_the_fail_column():
+def test_rules_switch_the_fail_columns():
     ds = _ds(["too short"])
-    assert bool(GopherQualityScorer().score(ds)["gopher_quality_fail"].iloc[0])
+    full = GopherQualityScorer().score(ds)
+    assert bool(full["gopher_quality_fail"].iloc[0])
+    assert full.loc[:, "gopher_word_count_fail":"gopher_stop_words_fail"].iloc[0].to_dict() == {
+        "gopher_word_count_fail": True,  # 2 words < 50
+        "gopher_mean_word_length_fail": False,  # 4.0
+        "gopher_hash_ratio_fail": False,
+        "gopher_ellipsis_ratio_fail": False,
+        "gopher_bullet_lines_fail": False,
+        "gopher_ellipsis_lines_fail": False,
+        "gopher_alpha_words_fail": False,
+        "gopher_stop_words_fail": True,  # none of the stop words
+    }
     out = GopherQualityScorer(rules="hash_ratio, bullet_lines").score(ds)
+    assert tuple(out.columns) == GopherQualityScorer.column_names()  # the declared columns whatever the rules
     assert not bool(out["gopher_quality_fail"].iloc[0])
+    assert not bool(out["gopher_word_count_fail"].iloc[0])  # off: all False
     assert out["gopher_word_count"].iloc[0] == 2  # statistics are written whatever the rules
+    only = GopherQualityScorer(rules="stop_words").score(ds)
+    assert bool(only["gopher_stop_words_fail"].iloc[0]) and not bool(only["gopher_word_count_fail"].iloc[0])
     assert list(GopherQualityScorer(rules=["stop_words", "word_count"]).rule_failures(ds).columns) == [
         "word_count",
         "stop_words",
@@ -313,3 +376,24 @@ def test_bad_thresholds_and_no_text():
     no_text = df.Dataset.from_arrays(np.zeros((2, 1)), None)
     with pytest.raises(DataError, match="reads raw text"):
         compute(no_text, ["c4"])
+
+
+# ---------------------------------------------------------------- consumers of the columns
+
+
+def test_report_shows_every_quality_column(tmp_path):
+    import json
+
+    from datafactors.report import build_report
+
+    texts = [CLEAN, "too short", "f(x) { return 1; }", CLEAN + "\nLorem ipsum dolor sit amet, here it is."]
+    out = compute(_ds(texts), ["gopher_quality", "gopher_repetition", "c4"]).reset_index()
+    run = tmp_path / "run-1"
+    run.mkdir()
+    (run / "manifest.json").write_text(json.dumps({"run_id": "run-1", "status": "complete"}))
+    out.to_parquet(run / "scores.parquet")
+    html = build_report(run).read_text(encoding="utf-8")  # 24 statistics: more histograms than one figure holds
+    section = html.split("<h2>Score distributions</h2>")[1].split("<h2>")[0]
+    assert 'id="fig-score-histograms"' in section and 'id="fig-score-histograms-2"' in section
+    flags = section.split("<h3>Boolean columns</h3>")[1]
+    assert "gopher_word_count_fail" in flags and "c4_lorem_ipsum_fail" in flags and "c4_fail" in flags

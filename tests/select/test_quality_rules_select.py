@@ -53,6 +53,20 @@ def test_rule_report_by_hand():
     assert summ["share"].tolist() == [0.5, 0.5, 0.25, 0.25, 0.75]
 
 
+def test_rule_report_agrees_with_the_score_columns():
+    from datafactors.scores import compute
+    from datafactors.scores.quality_rules import RULE_FAMILIES
+
+    ds = _ds(TEXTS)
+    rep = rule_report(ds).set_index("id")  # every rule of every family
+    scores = compute(ds, list(RULE_FAMILIES))
+    for fam, cls in RULE_FAMILIES.items():
+        for rule in cls.rule_names():
+            assert rep[rule].tolist() == scores[cls.fail_column(rule)].tolist(), (fam, rule)
+        any_rule = rep[list(cls.rule_names())].any(axis=1)
+        assert any_rule.tolist() == scores[f"{fam}_fail"].tolist(), fam
+
+
 def test_short_texts_fail_the_word_count_rule_by_design():
     summ = rule_summary(rule_report(_ds(TEXTS)))  # every rule of every family
     row = summ.set_index("rule").loc["word_count"]

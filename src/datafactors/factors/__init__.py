@@ -3,8 +3,8 @@
 Families (one module each, registered in :data:`REGISTRY`): ``size``, ``balance``,
 ``duplication``, ``diversity``, ``difficulty``, ``intrinsic_dimension``,
 ``inductive_bias``, ``concept_frequency``, ``coverage``, ``label_noise``,
-``provenance``. The math lives in pure functions on arrays, re-exported here
-(``vendi_score(X)``, ``intrinsic_dimension(X)``, ``inductive_bias_bits(...)`` ...).
+``provenance``, ``contamination``, ``text``. The math lives in pure functions on arrays,
+re-exported here (``vendi_score(X)``, ``intrinsic_dimension(X)``, ``inductive_bias_bits(...)`` ...).
 
 The profile table
 -----------------
@@ -29,6 +29,7 @@ with ``prof[prof.factor == "class_count"].set_index("key")["value"]``.
 
 from __future__ import annotations
 
+import numbers
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -155,6 +156,13 @@ def needs_labels_note(ds: Dataset) -> str:
     return f"not computed: needs labels, and {ds.name} has none (pass --label COL, or label= in Python)"
 
 
+def _fraction(name: str, value: object) -> float:
+    """``value`` as a float in (0, 1]; anything else is one ConfigError naming ``name`` and the value."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real) or not 0.0 < float(value) <= 1.0:
+        raise ConfigError(f"{name} == {value!r}, must be a number in (0, 1]")
+    return float(value)
+
+
 def _vectors(X: np.ndarray | None, n: int, what: str) -> np.ndarray | None:
     if X is None:
         return None
@@ -176,6 +184,8 @@ def profile(
     concept_performance: Mapping[str, float] | None = None,
     families: Sequence[str] | str | None = None,
     near_duplicate_threshold: float = 0.95,
+    minhash_threshold: float = 0.8,
+    contamination_cosine: float | None = None,
     epsilon: float = 0.01,
     seed: SeedLike = 0,
 ) -> pd.DataFrame:
@@ -204,6 +214,13 @@ def profile(
         :func:`family_names`.
     near_duplicate_threshold : cosine similarity at or above which two examples
         are near duplicates.
+    minhash_threshold : estimated Jaccard at or above which two texts are near duplicates
+        by MinHash (the contamination family: the training set's MinHash duplicate rate, and
+        the test rows matching a training row when both sides have text). Default 0.8.
+    contamination_cosine : cosine at or above which a test row near-duplicates a training
+        row when a side has no text (the contamination family); None = ``near_duplicate_threshold``.
+        Every threshold must be in (0, 1]; the contamination family records the one it used
+        in its ``contamination_threshold`` row.
     epsilon : target error rate of the inductive-bias bits.
     seed : seeds every sampling step.
 
@@ -224,8 +241,10 @@ def profile(
     if not isinstance(ds, Dataset):
         raise DataError(f"profile needs a Dataset, got {type(ds).__name__}")
     names = _parse_families(families)
-    if not 0.0 < float(near_duplicate_threshold) <= 1.0:
-        raise ConfigError(f"near_duplicate_threshold == {near_duplicate_threshold}, must be in (0, 1]")
+    near_duplicate_threshold = _fraction("near_duplicate_threshold", near_duplicate_threshold)
+    minhash_threshold = _fraction("minhash_threshold", minhash_threshold)
+    if contamination_cosine is not None:
+        contamination_cosine = _fraction("contamination_cosine", contamination_cosine)
     if not 0.0 < float(epsilon) < 1.0:
         raise ConfigError(f"epsilon == {epsilon}, must be in (0, 1)")
     s = seed_int(seed)
@@ -268,7 +287,9 @@ def profile(
         source_col=_pick_column(ds, source, SOURCE_COLUMNS, "source"),
         concepts=None if concepts is None else [str(c) for c in concepts],
         concept_performance=concept_performance,
-        near_duplicate_threshold=float(near_duplicate_threshold),
+        near_duplicate_threshold=near_duplicate_threshold,
+        minhash_threshold=minhash_threshold,
+        contamination_cosine=near_duplicate_threshold if contamination_cosine is None else contamination_cosine,
         epsilon=float(epsilon),
         seed=s,
     )

@@ -42,6 +42,8 @@ class ProfileContext:
     concepts: Sequence[str] | None = None
     concept_performance: Mapping[str, float] | None = None
     near_duplicate_threshold: float = 0.95
+    minhash_threshold: float = 0.8  # estimated Jaccard, MinHash near-duplicates of text (contamination)
+    contamination_cosine: float = 0.95  # cosine, test rows near a training row when a side has no text
     epsilon: float = 0.01
     seed: int = 0
     cache: dict[str, Any] = field(default_factory=dict)

@@ -4,9 +4,11 @@ With a test set, every test row that has a near-duplicate among the training row
 counted and listed (MinHash estimated Jaccard >= ``minhash_threshold`` when both sides
 have text, else cosine >= ``contamination_cosine`` on the vectors); see
 :func:`datafactors.select.decontaminate.contaminated_rows`. With text, the training
-set's own near-duplicate rate by MinHash is reported too. The thresholds are read from
-the profile context (``minhash_threshold``, default 0.8; ``contamination_cosine``,
-default the profile's ``near_duplicate_threshold``).
+set's own near-duplicate rate by MinHash is reported too. The thresholds are
+:func:`datafactors.factors.profile`'s ``minhash_threshold`` (default 0.8) and
+``contamination_cosine`` (default its ``near_duplicate_threshold``, 0.95), checked there to
+lie in (0, 1]; a pair exactly at the threshold counts. The one used for the test rows is
+the ``contamination_threshold`` row (key ``minhash`` or ``cosine``), and every note names it.
 """
 
 from __future__ import annotations
@@ -45,10 +47,9 @@ def _test_texts(ctx: ProfileContext) -> list[str] | None:
 @family(FAMILY, description="test rows near-duplicating a training row (MinHash or cosine); MinHash duplicate rate")
 def contamination(ctx: ProfileContext) -> list[dict]:
     from ..select.decontaminate import contaminated_rows
-    from ..select.minhash import components, check_minhash_params, minhash_signatures, verified_pairs
+    from ..select.minhash import check_minhash_params, components, minhash_signatures, verified_pairs
 
-    jt = float(getattr(ctx, "minhash_threshold", 0.8))
-    ct = float(getattr(ctx, "contamination_cosine", ctx.near_duplicate_threshold))
+    jt, ct = float(ctx.minhash_threshold), float(ctx.contamination_cosine)
     rows: list[dict] = []
     texts = _train_texts(ctx)
     if texts is not None:
@@ -80,14 +81,26 @@ def contamination(ctx: ProfileContext) -> list[dict]:
     test_texts = _test_texts(ctx)
     try:
         if texts is not None and test_texts is not None:
+            method, threshold = "minhash", jt
             pairs = contaminated_rows(texts, test_texts, method="minhash", threshold=jt)
             how = f"MinHash estimated Jaccard >= {jt:g}"
         else:
+            method, threshold = "cosine", ct
             pairs = contaminated_rows(ctx.X, ctx.test_X, method="cosine", cosine_threshold=ct)
             how = f"cosine >= {ct:g} on the vectors"
     except DataError as e:
         rows.append(row(FAMILY, "contaminated_test_rows", note=f"not computed: {e}"))
         return rows
+    setting = "minhash_threshold" if method == "minhash" else "contamination_cosine"
+    rows.append(
+        row(
+            FAMILY,
+            "contamination_threshold",
+            threshold,
+            key=method,
+            note=f"a test row is contaminated when a training row has {how} (profile's {setting})",
+        )
+    )
     train_ids = np.asarray(ctx.ds.ids).astype(str)
     test_ids = np.asarray(ctx.test.ids).astype(str)
     ev = pairs["eval_id"].astype(int).to_numpy()
@@ -102,7 +115,14 @@ def contamination(ctx: ProfileContext) -> list[dict]:
             note=f"test rows with a near-duplicate training row ({how})" + (f": {listed}" if len(hit) else ""),
         )
     )
-    rows.append(row(FAMILY, "contamination_rate", len(hit) / ctx.test.n, note=f"share of the {ctx.test.n} test rows"))
+    rows.append(
+        row(
+            FAMILY,
+            "contamination_rate",
+            len(hit) / ctx.test.n,
+            note=f"share of the {ctx.test.n} test rows with a near-duplicate training row ({how})",
+        )
+    )
     best = {}
     for e, t, s in zip(ev, tr, pairs["similarity"].to_numpy(), strict=True):
         if e not in best or s > best[e][1]:

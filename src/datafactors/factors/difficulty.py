@@ -1,4 +1,10 @@
-"""Difficulty profile from any per-example score: its distribution and easy / medium / hard shares."""
+"""Difficulty profile from any per-example score: its distribution and easy / medium / hard shares.
+
+How hard an example is means how hard it is to predict its label, so the family needs labels:
+on an unlabeled pool :func:`datafactors.factors.profile` skips it and writes one ``difficulty``
+row whose note says so, whatever scores were passed (a label-free score such as a quality-rule
+statistic or a kNN density is no difficulty of a task that has no labels).
+"""
 
 from __future__ import annotations
 
@@ -94,8 +100,12 @@ def difficulty_profile(
     )
 
 
-@family(FAMILY, description="distribution and easy / medium / hard shares of each given score")
+@family(FAMILY, description="distribution and easy / medium / hard shares of each given score", needs_labels=True)
 def difficulty(ctx: ProfileContext) -> list[dict]:
+    if not ctx.ds.has_labels:  # profile() skips the family first; this guards a direct call
+        from . import needs_labels_note
+
+        return [row(FAMILY, "difficulty", note=needs_labels_note(ctx.ds))]
     if ctx.scores is None:
         return [row(FAMILY, "difficulty", note="not computed: no scores given")]
     from ..scores import COLUMNS

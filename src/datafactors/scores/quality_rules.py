@@ -1,10 +1,18 @@
 """Heuristic text-quality rules: Gopher quality, Gopher repetition and C4, as row-wise scores.
 
 Three registered scorers read the raw text of the dataset's text column (``ds.texts()``),
-never the embedding, and need no labels. Each writes one column per rule holding the
-rule's statistic, always (so the columns are the declared ones whatever rules are on), and
-one boolean ``<scorer>_fail`` column: True when the document fails at least one *enabled*
-rule (``rules=[...]``; None = all). Which rules each row failed is in
+never the embedding, and need no labels. Each writes, always (so the columns are the
+declared ones whatever rules are on):
+
+- one column per rule holding the rule's statistic (``gopher_word_count``, ...);
+- one boolean column per rule, ``<statistic column>_fail`` (``gopher_word_count_fail``,
+  ``rep_dup_line_frac_fail``, ``c4_sentences_fail``, ...): True when the document fails
+  that rule; all False for a rule switched off with ``rules=[...]``;
+- one boolean ``<scorer>_fail`` column: True when the document fails at least one
+  *enabled* rule (``rules=[...]``; None = all).
+
+The boolean columns are declared "harder" with range [0, 1]. The same verdicts as a table
+per enabled rule are :meth:`_RuleScorer.rule_failures` and
 :func:`datafactors.select.quality_rules.rule_report`. Every threshold is a constructor
 parameter whose default is the published value; a document exactly at a threshold is kept
 (the papers say "greater than" / "fewer than"), as in datatrove.
@@ -56,10 +64,15 @@ dup5gram .. 10gram  share of word characters covered by word n-grams occurring  
 **C4** (``c4``; Raffel et al. 2020, Sec. 2.2, the line rules as in TensorFlow Datasets'
 ``c4_utils``). Line cleaning first: a non-blank line is kept when it ends in terminal
 punctuation (``. ! ? " ”``, not an ellipsis; ``line_punct``), has at least ``min_line_words``
-words (default **3**; TFDS' ``c4_utils`` uses 5: set ``min_line_words=5``), has no word
-longer than ``max_word_length`` (1000), does not mention "javascript" (``javascript_lines``)
-and holds none of the cookie / terms-of-use phrases of ``c4_utils`` (``policy_lines``). Then
-the page rules:
+words (default **5**), has no word longer than ``max_word_length`` (1000), does not mention
+"javascript" (``javascript_lines``) and holds none of the cookie / terms-of-use phrases of
+``c4_utils`` (``policy_lines``). Then the page rules, ``min_sentences`` default **3**.
+
+The defaults are the paper's ("We discarded any page with fewer than 3 sentences and only
+retained lines that contained at least 5 words") and TFDS ``c4_utils``' (``_MIN_WORDS_PER_LINE
+= 5``, ``_MIN_NUM_SENTENCES = 3``). datatrove's ``C4QualityFilter`` (and re-implementations
+quoting it) swaps the two numbers, 3 words per line and 5 sentences: set
+``min_line_words=3, min_sentences=5`` to match it.
 
 ===========  ==============================================================  ==========
 rule         column: statistic                                               fails when
@@ -227,7 +240,7 @@ def c4_kept_lines(
     text: str,
     *,
     line_punct: bool = True,
-    min_line_words: int = 3,
+    min_line_words: int = 5,
     max_word_length: int = 1000,
     javascript_lines: bool = True,
     policy_lines: bool = True,
@@ -236,8 +249,9 @@ def c4_kept_lines(
 
     Examples
     --------
-    >>> c4_kept_lines("A short line here.\\nno end mark here\\nToo short.\\nPlease enable JavaScript now.")
-    ['A short line here.']
+    >>> text = "A line of five words.\\nno end mark on this line\\nFour words only here.\\nPlease enable JavaScript now."
+    >>> c4_kept_lines(text)
+    ['A line of five words.']
     """
     text = _check_text(text)
     kept = []
@@ -323,7 +337,7 @@ _INF = np.inf
 
 
 class _RuleScorer(Scorer):
-    """A family of rules: one statistic column per rule and one ``<name>_fail`` column.
+    """A family of rules: per rule a statistic column and a ``<statistic>_fail`` column; one ``<name>_fail`` column.
 
     Subclasses fill ``RULES``: rule -> (statistic column, fails-when-above parameter or None,
     fails-when-below parameter or None), and implement :meth:`stats` for one text.
@@ -343,6 +357,11 @@ class _RuleScorer(Scorer):
     @classmethod
     def stat_column(cls, rule: str) -> str:
         return cls.RULES[rule][0]
+
+    @classmethod
+    def fail_column(cls, rule: str) -> str:
+        """The boolean column of ``rule``: its statistic column with ``_fail`` appended."""
+        return f"{cls.RULES[rule][0]}_fail"
 
     @classmethod
     def threshold_params(cls) -> tuple[str, ...]:
@@ -388,17 +407,22 @@ class _RuleScorer(Scorer):
 
     def score(self, ds: Any, *, dynamics: Any = None, embeddings: Any = None, seed: int = 0) -> pd.DataFrame:
         stats, fails = self.evaluate(_texts(ds, f"score {self.name!r}"))
-        any_fail = np.zeros(ds.n, dtype=bool)
-        for m in fails.values():
-            any_fail |= m
-        return self._frame(ds, {**stats, f"{self.name}_fail": any_fail})
+        off = np.zeros(ds.n, dtype=bool)
+        # a disabled rule keeps its (all False) column, so the output is the declared columns whatever rules are on
+        per_rule = {self.fail_column(r): fails.get(r, off) for r in self.RULES}
+        any_fail = np.logical_or.reduce([off, *fails.values()])
+        return self._frame(ds, {**stats, **per_rule, f"{self.name}_fail": any_fail})
 
 
 def _columns(name: str, rules: dict[str, tuple[str, str | None, str | None]], meta: dict) -> tuple:
+    """Statistic columns in rule order, then each rule's ``<statistic>_fail``, then ``<name>_fail``."""
     out = []
     for rule, (col, _, _) in rules.items():
         orientation, high, what = meta[rule]
         out.append(ScoreColumn(col, orientation, 0.0, high, what))
+    for rule, (col, _, _) in rules.items():
+        what = f"True when the document fails the {name} rule {rule} (always False when the rule is off)"
+        out.append(ScoreColumn(f"{col}_fail", "harder", 0.0, 1.0, what))
     out.append(ScoreColumn(f"{name}_fail", "harder", 0.0, 1.0, f"True when the document fails an enabled {name} rule"))
     return tuple(out)
 
@@ -431,9 +455,10 @@ class GopherQualityScorer(_RuleScorer):
 
     Parameters
     ----------
-    rules : the rules that decide ``gopher_quality_fail`` (None = all): word_count,
-        mean_word_length, hash_ratio, ellipsis_ratio, bullet_lines, ellipsis_lines,
-        alpha_words, stop_words. Every statistic column is written either way.
+    rules : the rules that decide ``gopher_quality_fail`` and their own ``<column>_fail``
+        (None = all): word_count, mean_word_length, hash_ratio, ellipsis_ratio,
+        bullet_lines, ellipsis_lines, alpha_words, stop_words. Every column is written
+        either way (a disabled rule's ``_fail`` column is all False).
     min_words, max_words : keep 50 <= words <= 100,000.
     min_mean_word_length, max_mean_word_length : keep a mean word length in [3, 10].
     max_hash_ratio, max_ellipsis_ratio : keep at most 0.1 '#' / ellipses per word.
@@ -445,7 +470,10 @@ class GopherQualityScorer(_RuleScorer):
     --------
     >>> import numpy as np, pandas as pd, datafactors as df
     >>> ds = df.Dataset.from_arrays(np.zeros((1, 1)), extra=pd.DataFrame({"t": ["too short"]}), text_column="t")
-    >>> bool(GopherQualityScorer(rules=["word_count"]).score(ds)["gopher_quality_fail"].iloc[0])
+    >>> out = GopherQualityScorer(rules=["word_count"]).score(ds)
+    >>> bool(out["gopher_word_count_fail"].iloc[0]), bool(out["gopher_stop_words_fail"].iloc[0])
+    (True, False)
+    >>> bool(out["gopher_quality_fail"].iloc[0])
     True
     """
 
@@ -529,9 +557,9 @@ class GopherRepetitionScorer(_RuleScorer):
 
     Parameters
     ----------
-    rules : the rules that decide ``gopher_repetition_fail`` (None = all): dup_line_frac,
-        dup_line_char_frac, dup_para_frac, dup_para_char_frac, top2gram, top3gram,
-        top4gram, dup5gram ... dup10gram.
+    rules : the rules that decide ``gopher_repetition_fail`` and their own
+        ``rep_<rule>_fail`` (None = all): dup_line_frac, dup_line_char_frac, dup_para_frac,
+        dup_para_char_frac, top2gram, top3gram, top4gram, dup5gram ... dup10gram.
     max_dup_line_frac, max_dup_para_frac : 0.30 each.
     max_dup_line_char_frac, max_dup_para_char_frac : 0.20 each.
     max_top2gram, max_top3gram, max_top4gram : 0.20, 0.18, 0.16.
@@ -541,8 +569,9 @@ class GopherRepetitionScorer(_RuleScorer):
     --------
     >>> import numpy as np, pandas as pd, datafactors as df
     >>> ds = df.Dataset.from_arrays(np.zeros((1, 1)), extra=pd.DataFrame({"t": ["x y\\nx y"]}), text_column="t")
-    >>> float(GopherRepetitionScorer().score(ds)["rep_dup_line_frac"].iloc[0])
-    0.5
+    >>> out = GopherRepetitionScorer().score(ds)
+    >>> float(out["rep_dup_line_frac"].iloc[0]), bool(out["rep_dup_line_frac_fail"].iloc[0])
+    (0.5, True)
     """
 
     name = "gopher_repetition"
@@ -601,16 +630,19 @@ _C4_META = {
 class C4Scorer(_RuleScorer):
     """C4 page rules (Raffel et al. 2020) after C4's line cleaning.
 
-    The default line length is **3 words** per kept line (``min_line_words=3``); TFDS'
-    ``c4_utils`` uses 5 (``min_line_words=5``). See the module notes for the line rules.
+    Defaults as in the paper (Sec. 2.2) and TFDS' ``c4_utils``: lines of at least **5 words**
+    (``min_line_words=5``), pages of at least **3 sentences** (``min_sentences=3``); datatrove's
+    ``C4QualityFilter`` uses ``min_line_words=3, min_sentences=5``. See the module notes for
+    the line rules.
 
     Parameters
     ----------
-    rules : the page rules that decide ``c4_fail`` (None = all): sentences, lorem_ipsum, curly_brace.
+    rules : the page rules that decide ``c4_fail`` and their own ``c4_<rule>_fail`` (None = all):
+        sentences, lorem_ipsum, curly_brace.
     min_sentences : keep pages with at least 3 sentences in their kept lines.
     max_lorem_ipsum, max_curly_brace : keep pages with at most 0 of them.
     line_punct : drop lines without terminal punctuation (or ending in an ellipsis).
-    min_line_words : drop lines with fewer words (0 keeps all).
+    min_line_words : drop lines with fewer words (default 5; 0 keeps all).
     max_word_length : drop lines holding a longer word (0 disables).
     javascript_lines, policy_lines : drop lines mentioning javascript / cookie and
         terms-of-use phrases.
@@ -634,7 +666,7 @@ class C4Scorer(_RuleScorer):
         max_lorem_ipsum: float = 0,
         max_curly_brace: float = 0,
         line_punct: bool = True,
-        min_line_words: int = 3,
+        min_line_words: int = 5,
         max_word_length: int = 1000,
         javascript_lines: bool = True,
         policy_lines: bool = True,

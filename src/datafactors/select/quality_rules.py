@@ -11,7 +11,9 @@ with ``budget=None`` it keeps every passing row in input order, with a budget th
 
 :func:`rule_report` says per row which rules it failed, :func:`rule_summary` how many rows
 each rule removes -- short texts fail Gopher's 50-word rule and C4's 3-sentence rule by
-design, and the summary shows it before a corpus is filtered away.
+design, and the summary shows it before a corpus is filtered away. The same verdicts are the
+scorers' boolean score columns: rule ``r`` of ``rule_report`` is the column
+``<statistic of r>_fail`` of ``compute(ds, [family])`` (``stop_words`` -> ``gopher_stop_words_fail``).
 
 Examples
 --------
