@@ -30,3 +30,25 @@ def small_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     proc = run_cli("run", cfg, "--out", out, "--quiet")
     assert_ok(proc)
     return {"config": cfg, "out": out, "run_dir": only_run_dir(out), "proc": proc}
+
+
+@pytest.fixture(scope="module")
+def ray_instance():
+    """A local Ray instance (2 CPUs) with its session files in a temp folder removed afterwards."""
+    import os
+    import shutil
+    import tempfile
+
+    ray = pytest.importorskip("ray")
+    had_stats = "RAY_USAGE_STATS_ENABLED" in os.environ
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    started = not ray.is_initialized()
+    temp = tempfile.mkdtemp(prefix="dfray")  # short: Ray's socket paths must fit in 107 bytes
+    if started:
+        ray.init(num_cpus=2, log_to_driver=False, include_dashboard=False, logging_level="ERROR", _temp_dir=temp)
+    yield ray
+    if started:
+        ray.shutdown()
+    shutil.rmtree(temp, ignore_errors=True)
+    if not had_stats:
+        os.environ.pop("RAY_USAGE_STATS_ENABLED", None)

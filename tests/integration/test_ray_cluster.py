@@ -300,3 +300,38 @@ print(a.n_out, b.n_out, b.distributed)
     kept = pd.concat([pd.read_parquet(tmp_path / "keep" / r) for r in rels]).sort_values("rank")
     np.testing.assert_array_equal(kept["index"].to_numpy(), idx)
     assert set(kept["index"]) == set(range(150))  # every repeat dropped, every first occurrence kept
+
+
+def test_text_corpus_minhash_and_export_on_the_cluster(cluster, tmp_path):
+    """`select FOLDER --text text --strategy minhash_dedup --engine ray --address`: LSH bands grouped by
+    Ray Data on the two nodes, the kept ids and the exported JSONL shards as the local engine's."""
+    from text_corpus import SHARDS, corpus_frame, write_jsonl_shards
+
+    from datafactors.experiment import commands
+    from datafactors.select import minhash
+
+    corpus = write_jsonl_shards(tmp_path / "corpus", corpus_frame(seed=3))
+    script = f"""
+from datafactors.experiment.sharded import select_shards
+r = select_shards({str(corpus)!r}, "minhash_dedup", None, {str(tmp_path / "sel")!r}, text="text",
+                  export={str(tmp_path / "kept")!r}, address={cluster.address!r})
+print(r.n_rows, r.n_out, r.distributed, r.lsh_groups)
+"""
+    driver = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cluster.env
+    )
+    done = _finish(driver, timeout=240)
+    assert_ok(done)
+    n_rows, n_out, distributed, groups = done.stdout.split()[-4:]
+    texts = pd.concat([pd.read_json(corpus / r, lines=True) for r in SHARDS[:3]])["text"].tolist()
+    keys = minhash.band_keys(minhash.minhash_signatures(texts), 16, 8)
+    assert (n_rows, distributed, int(groups)) == ("220", "True", sum(len(np.unique(k)) for k in keys))
+
+    commands.select_command(str(corpus), "minhash_dedup", None, tmp_path / "local.parquet", text="text")
+    local = pd.read_parquet(tmp_path / "local.parquet")
+    got = pd.concat([pd.read_parquet(p) for p in sorted((tmp_path / "sel").rglob("*.parquet"))])
+    assert int(n_out) == len(local) == 175
+    assert got.sort_values("index")["id"].tolist() == local.sort_values("index")["id"].tolist()
+    exported = pd.concat([pd.read_json(tmp_path / "kept" / r, lines=True) for r in SHARDS[:3]])
+    assert exported["id"].tolist() == local.sort_values("index")["id"].tolist()
+    assert list(exported.columns) == ["id", "text", "category"]

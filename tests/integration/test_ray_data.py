@@ -7,9 +7,6 @@ output must hold one shard per input shard at the same relative path.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -50,23 +47,6 @@ def write_shards(folder: Path, frame: pd.DataFrame, with_ids: bool = True) -> Pa
         frame.iloc[lo:hi].to_parquet(folder / rel, index=False)
     (folder / "_SUCCESS").write_text("")
     return folder
-
-
-@pytest.fixture(scope="module")
-def ray_instance():
-    """A local Ray instance (2 CPUs) with its session files in a temp folder removed afterwards."""
-    had_stats = "RAY_USAGE_STATS_ENABLED" in os.environ
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    started = not ray.is_initialized()
-    temp = tempfile.mkdtemp(prefix="dfray")  # short: Ray's socket paths must fit in 107 bytes
-    if started:
-        ray.init(num_cpus=2, log_to_driver=False, include_dashboard=False, logging_level="ERROR", _temp_dir=temp)
-    yield ray
-    if started:
-        ray.shutdown()
-    shutil.rmtree(temp, ignore_errors=True)
-    if not had_stats:
-        os.environ.pop("RAY_USAGE_STATS_ENABLED", None)
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +106,7 @@ def test_bad_inputs_fail_before_ray_starts(pool, tmp_path):
     was_up = ray.is_initialized()
     with pytest.raises(DataError, match="is a file"):
         sharded.select_shards(pool / "a.parquet", "exact_dedup", 5, tmp_path / "o")
-    with pytest.raises(DataError, match="holds no .parquet files"):
+    with pytest.raises(DataError, match="holds no .parquet, .jsonl"):
         (tmp_path / "nothing").mkdir()
         sharded.select_shards(tmp_path / "nothing", "exact_dedup", 5, tmp_path / "o")
     with pytest.raises(ConfigError, match="Did you mean 'exact_dedup'"):

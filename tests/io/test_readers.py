@@ -277,7 +277,7 @@ def test_folder_without_parquet(tmp_path):
     folder = tmp_path / "stuff"
     folder.mkdir()
     (folder / "notes.txt").write_text("hi")
-    raises("no .parquet files|notes.txt", read_path, folder)
+    raises("no .parquet, .jsonl|notes.txt", read_path, folder)
 
 
 def test_shards_with_incompatible_schemas(tmp_path):
@@ -506,3 +506,35 @@ def test_unlabeled_pool_keeps_the_utf8_error(tmp_path):
     p = tmp_path / "bad.csv"
     p.write_bytes(b"f1,f2\n1,2\n3,\xff\xfe\n")
     raises("bad.csv|UTF-8", read_path, p)
+
+
+def test_folder_of_jsonl_shards_reads_in_path_order(tmp_path):
+    folder = tmp_path / "corpus"
+    (folder / "b").mkdir(parents=True)
+    (folder / "a.jsonl").write_text('{"x": 1.0, "label": "p"}\n\n{"x": 2.0, "label": "q"}\n')
+    (folder / "b" / "c.jsonl").write_text('{"x": 3.0, "label": "p"}\n')
+    (folder / "b" / "empty.jsonl").write_text("")  # an export writes empty shards; they read back
+    (folder / "README.md").write_text("not data")
+    from datafactors.io.readers import shard_files, shard_rows
+
+    assert [q.relative_to(folder).as_posix() for q in shard_files(folder)] == ["a.jsonl", "b/c.jsonl", "b/empty.jsonl"]
+    assert [shard_rows(q) for q in shard_files(folder)] == [2, 1, 0]
+    ds = read_path(folder)
+    assert ds.n == 3 and ds.X[:, 0].tolist() == [1.0, 2.0, 3.0] and ds.class_names == ["p", "q"]
+
+
+def test_folder_mixing_shard_formats_is_refused(tmp_path, frame):
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    write_table(frame, folder / "a.parquet")
+    (folder / "b.jsonl").write_text('{"x": 1}\n')
+    raises("mixes shard formats|parquet (a.parquet)|jsonl (b.jsonl)", read_path, folder)
+
+
+def test_invalid_utf8_names_the_line(tmp_path):
+    p = tmp_path / "bad.csv"
+    p.write_bytes(b"x,label\n1,a\n2,b\xff\xfe\n3,c\n")
+    raises("bad.csv|not UTF-8|invalid byte 0xff on line 3|byte 4 of the line", read_path, p)
+    q = tmp_path / "bad.jsonl"
+    q.write_bytes(b'{"x": 1}\n{"x": 2, "t": "\xc3("}\n')
+    raises("bad.jsonl|invalid byte 0xc3 on line 2", read_path, q)

@@ -1,4 +1,4 @@
-"""Ray Data machinery for folders of Parquet shards: listing, output folders, the Ray session, mapping.
+"""Ray Data machinery for folders of shards (Parquet, JSONL, CSV): listing, output folders, the Ray session, mapping.
 
 Imported only when the ray engine is chosen. This module knows nothing of scores or
 selectors: it lists the shards of a folder in the order :func:`datafactors.io.read_path`
@@ -46,24 +46,13 @@ __all__ = [
 
 
 def list_shards(folder: str | os.PathLike[str]) -> list[Path]:
-    """The ``.parquet`` shards of ``folder`` in the order :func:`~datafactors.io.read_path` reads them.
+    """The shards of ``folder`` in the order :func:`~datafactors.io.read_path` reads them.
 
-    Sorted paths below ``folder``; a path with a part starting with ``_`` or ``.`` is not data
-    (``_SUCCESS``, ``.crc``, hidden folders), as for Spark and pyarrow datasets.
+    Parquet, JSONL, CSV or TSV files (one format per folder; :func:`datafactors.io.readers.shard_files`).
     """
-    root = Path(folder)
-    if not root.is_dir():
-        raise DataError(f"{root} is not a folder of Parquet shards")
+    from ..io.readers import shard_files
 
-    def visible(q: Path) -> bool:
-        return not any(part.startswith(("_", ".")) for part in q.relative_to(root).parts)
-
-    shards = sorted(q for q in root.rglob("*") if q.is_file() and q.suffix.lower() == ".parquet" and visible(q))
-    if not shards:
-        found = sorted(q.name for q in root.iterdir())[:8]
-        listing = f" (it holds: {', '.join(found)})" if found else " (it is empty)"
-        raise DataError(f"folder {root} holds no .parquet files{listing}")
-    return shards
+    return shard_files(folder)
 
 
 def input_folder(data: str | os.PathLike[str]) -> Path:
@@ -72,43 +61,38 @@ def input_folder(data: str | os.PathLike[str]) -> Path:
     if not p.exists():
         raise DataError(f"folder not found: {p}")
     if not p.is_dir():
-        raise DataError(
-            f"the ray engine reads a folder of Parquet shards; {p} is a file (use the local engine for one file)"
-        )
+        raise DataError(f"the ray engine reads a folder of shards; {p} is a file (use the local engine for one file)")
     return p
 
 
 def row_counts(folder: Path, shards: Sequence[Path]) -> np.ndarray:
-    """Rows per shard from the Parquet footers, (n_shards,) int64; an empty or corrupt shard is a DataError."""
-    import pyarrow.parquet as pq
+    """Rows per shard (Parquet footers, JSONL lines), (n_shards,) int64; a corrupt shard is a DataError."""
+    from ..io.readers import shard_rows
 
     counts = []
     for s in shards:
-        if s.stat().st_size == 0:
-            raise DataError(f"cannot read shard {s} of {folder}: file is empty (0 bytes)")
         try:
-            counts.append(pq.ParquetFile(s).metadata.num_rows)
-        except Exception as e:  # pyarrow raises several types for a corrupt footer
-            first = str(e).splitlines()[0] if str(e) else type(e).__name__
-            raise DataError(f"cannot read shard {s} of {folder}: not a valid Parquet file ({first})") from None
+            counts.append(shard_rows(s))
+        except DataError as e:
+            raise DataError(f"{e} (a shard of {folder})") from None
     return np.asarray(counts, dtype=np.int64)
 
 
-def check_out_folder(out: str | os.PathLike[str]) -> Path:
+def check_out_folder(out: str | os.PathLike[str], *, flag: str = "--out") -> Path:
     """``out`` as a Path if it can receive output shards: new (its parent a writable folder) or empty."""
     p = Path(os.fspath(out)).expanduser()
     if p.exists():
         if not p.is_dir():
-            raise DataError(f"--out {p} is a file; the ray engine writes a folder of shards, give a folder")
+            raise DataError(f"{flag} {p} is a file; the ray engine writes a folder of shards, give a folder")
         if any(p.iterdir()):
-            raise DataError(f"--out {p} already holds files; give a new or empty folder (nothing is overwritten)")
+            raise DataError(f"{flag} {p} already holds files; give a new or empty folder (nothing is overwritten)")
     parent = p.parent
     if not parent.exists():
-        raise DataError(f"--out {p}: folder {parent} does not exist")
+        raise DataError(f"{flag} {p}: folder {parent} does not exist")
     if not parent.is_dir():
-        raise DataError(f"--out {p}: {parent} is not a folder")
+        raise DataError(f"{flag} {p}: {parent} is not a folder")
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise DataError(f"--out {p}: folder {parent} is not writable")
+        raise DataError(f"{flag} {p}: folder {parent} is not writable")
     return p
 
 

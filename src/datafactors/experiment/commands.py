@@ -309,12 +309,10 @@ def select_command(
     out = None if out is None else Path(out)
     b = parse_budget(budget) if isinstance(budget, str) else budget
     if _sharded(engine, address):
-        unsupported = {"--embeddings": embeddings, "--export": export, "--clusters": clusters, "--target": target}
+        unsupported = {"--embeddings": embeddings, "--target": target}
         for flag, value in unsupported.items():
             if value is not None:
                 raise ConfigError(f"{flag} is not available with --engine ray")
-        if out is None:
-            raise ConfigError("--engine ray writes the selection to --out FOLDER; give --out")
         kw = _select_params(score, offset, params)
         from .sharded import select_shards
 
@@ -328,22 +326,36 @@ def select_command(
             class_balanced=class_balanced,
             group_balanced=group_balanced,
             label=label,
+            text=text,
+            export=export,
+            export_order=order,
+            with_scores=with_scores,
+            clusters=clusters,
             address=address,
-            **_text_kwargs(select_shards, text),
             **kw,
         )
-        return SelectResult(Path(res.out), strategy, int(res.n_out), int(res.n_rows), len(res.shards))
+        written = tuple(Path(p) for p in (out, export, clusters) if p is not None)
+        return SelectResult(Path(res.out), strategy, int(res.n_out), int(res.n_rows), len(res.shards), written=written)
     from ..select import select
 
     shards = _export_plan(data, export)
     for path, suffix, flag in ((out, ".parquet", "--out"), (clusters, ".parquet", "--clusters")):
         if path is not None:
             check_out_path(path, suffix, flag=flag)
-    ds = load_data(data, label, text=text, notify=notify, progress=progress)
-    sc = None if scores is None else read_scores(scores)
     kw = _select_params(score, offset, params)
+    raw = text is not None and _reads_only_text(strategy, kw) and embeddings is None
+    if raw:  # the operator reads the raw text: nothing to embed
+        from ..featurize.raw_text import read_text_rows
+
+        ds = read_text_rows(data, text, label=label)
+        if notify is not None:
+            notify(f"--text {text}: {strategy} reads the raw text; nothing is embedded")
+    else:
+        ds = load_data(data, label, text=text, notify=notify, progress=progress)
+    sc = None if scores is None else read_scores(scores)
     if target is not None:
-        kw["target"] = load_data(target, label, text=text, progress=progress)
+        kw["target"] = read_text_rows(target, text, label=label) if raw else load_data(target, label, text=text,
+                                                                                      progress=progress)  # fmt: skip
     emb = None if embeddings is None else read_embeddings(embeddings, ds)
     idx = select(
         ds,
@@ -371,6 +383,15 @@ def select_command(
         _write(frame.assign(id=frame["id"].astype(str)), out)
     written = tuple(Path(p) for p in (out, export, clusters) if p is not None)
     return SelectResult(written[0], strategy, len(idx), ds.n, written=written)
+
+
+def _reads_only_text(strategy: str, params: dict[str, Any]) -> bool:
+    """Whether ``strategy`` with these options reads only the raw text (so --text needs no embedding)."""
+    from ..featurize.raw_text import TEXT_ONLY_STRATEGIES
+
+    if strategy == "decontaminate":
+        return params.get("method", "auto") in ("auto", "minhash")
+    return strategy in TEXT_ONLY_STRATEGIES
 
 
 def duplicate_clusters(ds: Dataset, params: dict[str, Any], *, seed: int = 0) -> pd.DataFrame:

@@ -32,6 +32,7 @@ What runs where, and why
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from collections.abc import Sequence
@@ -81,7 +82,11 @@ class ShardedResult:
     shards : relative paths of the shards, in folder order.
     columns : the columns of every output shard.
     distributed : True when the rows were processed on the workers without a driver copy
-        (exact dedup); False when the driver read the folder (scores, global selectors).
+        (exact dedup; with text also MinHash dedup and the quality rules); False when the
+        driver read the folder (scores, global selectors).
+    export : the folder of kept rows (``--export``), or None.
+    clusters : the near-duplicate cluster table (``--clusters``), or None.
+    lsh_groups : for MinHash on text, how many (band, key) buckets the Ray Data group-by formed.
     """
 
     out: Path
@@ -90,6 +95,9 @@ class ShardedResult:
     shards: tuple[str, ...]
     columns: tuple[str, ...]
     distributed: bool
+    export: Path | None = None
+    clusters: Path | None = None
+    lsh_groups: int | None = None
 
 
 def is_row_wise(name: str) -> bool:
@@ -113,6 +121,7 @@ def _dynamics_rows(d: Any, rows: np.ndarray) -> Any:
         losses=d.losses[:, rows],
         seen_correct=d.seen_correct[:, rows],
         grad_norms=None if d.grad_norms is None else d.grad_norms[:, rows],
+        presented=None if d.presented is None else d.presented[:, rows],
     )
 
 
@@ -133,15 +142,20 @@ def _score_shard_batch(batch: pd.DataFrame, *, refs: list[Any], rowwise: list[An
             import torch
 
             torch.set_num_threads(1)  # as in every Ray task: results match the local engine
-            parts.append(compute(sub, rowwise, dynamics=[_dynamics_rows(d, rows) for d in dynamics], seed=seed))
+            dyn = None if dynamics is None else [_dynamics_rows(d, rows) for d in dynamics]
+            parts.append(compute(sub, rowwise, dynamics=dyn, seed=seed))
         if driver_frame is not None:
             parts.append(driver_frame.iloc[rows])
         frame = pd.concat(parts, axis=1) if parts else pd.DataFrame(index=pd.Index(sub.ids, name="id"))
+        if not len(rows):  # an empty shard: an empty table with the score columns
+            frame = pd.DataFrame({c: pd.Series([], dtype=np.float64) for c in columns}, index=frame.index[:0])
         if set(frame.columns) != set(columns):
             raise RuntimeError(f"scores gave columns {list(frame.columns)}, expected {columns}")
         frame = frame[columns]
         frame.index = pd.Index(np.asarray(sub.ids).astype(str), name="id")
-        atomic_write_parquet(frame.reset_index(), Path(tmp) / item["rel"])
+        target = Path(tmp) / out_rel(item["rel"])
+        target.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_parquet(frame.reset_index(), target)
         written.append(len(frame))
     return pd.DataFrame({"shard": batch["shard"].to_numpy(), "rows": written})
 
@@ -159,8 +173,9 @@ def score_shards(
     seed: int = 0,
     address: str | None = None,
     n_workers: int | None = None,
+    text: str | None = None,
 ) -> ShardedResult:
-    """Score every example of a folder of Parquet shards on Ray; one output shard per input shard.
+    """Score every example of a folder of shards on Ray; one output shard per input shard.
 
     Parameters
     ----------
@@ -171,6 +186,9 @@ def score_shards(
         ``id`` and one per score column, rows in input order.
     label, learner, seeds, epochs, learner_params, seed : as for ``compute``; the proxy is
         trained once per seed (the seeds in parallel as Ray tasks).
+    text : a text column: the examples are its texts, embedded shard by shard by one encoder
+        per worker (:mod:`datafactors.experiment.sharded_text`); when every score reads only
+        the raw text (the quality rules) nothing is embedded.
     address : ``HOST:PORT`` of a Ray cluster; None starts a local instance with ``n_workers`` CPUs.
 
     Returns
@@ -195,19 +213,33 @@ def score_shards(
     seed_list = list(range(seeds)) if isinstance(seeds, (int, np.integer)) else [int(s) for s in seeds]
     if not seed_list:
         raise ConfigError("seeds must name at least one seed")
-    ds = read_path(folder, label=label)
     shards = list_shards(folder)
     counts = row_counts(folder, shards)
-    if int(counts.sum()) != ds.n:
-        raise DataError(
-            f"the shards of {folder} changed while being read ({int(counts.sum())} rows now, {ds.n} before)"
-        )
     items = shard_items(folder, shards, counts)
+    roles = None
+    if text is None:
+        ds = read_path(folder, label=label)
+        if int(counts.sum()) != ds.n:
+            raise DataError(
+                f"the shards of {folder} changed while being read ({int(counts.sum())} rows now, {ds.n} before)"
+            )
+    else:
+        from .sharded_text import text_roles
+
+        roles = text_roles(folder, items, text, label)
     rowwise = [(n, p) for n, p in specs if is_row_wise(n)]
     on_driver = [(n, p) for n, p in specs if not is_row_wise(n)]
     columns = [c for n in names for c in score_columns(n)]
 
     with ray_session(address, n_workers) as engine, staging(out_p) as tmp:
+        if roles is not None:
+            from ..scores.quality_rules import RULE_FAMILIES
+            from .sharded_text import text_dataset
+
+            ray_ = engine.connect()
+            text_only = all(n in RULE_FAMILIES for n in names)  # the quality rules read only the raw text
+            cpus = int(ray_.cluster_resources().get("CPU", 1))
+            ds = text_dataset(items, folder, roles, embed=not text_only, n_actors=min(len(items), max(1, cpus)))
         dynamics = None
         if any(getattr(REGISTRY.get(n), "needs_dynamics", False) for n in names):
             tasks = [{"learner": learner, "learner_params": dict(learner_params or {}), "epochs": epochs, "seed": s}
@@ -219,9 +251,9 @@ def score_shards(
         refs = [ray.put(ds), ray.put(dynamics), ray.put(driver_frame)]
         done = map_shards(items, _score_shard_batch, refs=refs, rowwise=rowwise, columns=columns,
                            tmp=str(tmp), seed=seed).take_all()  # fmt: skip
-        check_written(tmp, [it["rel"] for it in items])
+        check_written(tmp, [out_rel(it["rel"]) for it in items])
         n_out = int(sum(r["rows"] for r in done))
-    return ShardedResult(out_p, ds.n, n_out, tuple(it["rel"] for it in items), ("id", *columns), False)
+    return ShardedResult(out_p, ds.n, n_out, tuple(out_rel(it["rel"]) for it in items), ("id", *columns), False)
 
 
 # --------------------------------------------------------------------------- selection
@@ -238,17 +270,15 @@ class _Roles:
 
 def _shard_frame(folder: Path, shard: Path) -> pd.DataFrame:
     """One shard as the folder reader sees it: its table plus hive ``key=value`` columns."""
-    import pyarrow as pa
+    from ..io.readers import normalize_frame, read_shard
 
-    from ..io.readers import arrow_to_pandas, normalize_frame, read_parquet_file
+    return normalize_frame(read_shard(folder, shard), f"{folder.name}/{shard.relative_to(folder).as_posix()}")
 
-    table = read_parquet_file(shard, shard_of=folder)
-    for part in shard.relative_to(folder).parts[:-1]:
-        key, sep, value = part.partition("=")
-        if sep and key and key not in table.column_names:
-            table = table.append_column(key, pa.array([value] * table.num_rows, pa.string()))
-    where = f"{folder.name}/{shard.relative_to(folder).as_posix()}"
-    return normalize_frame(arrow_to_pandas(table, where), where)
+
+def out_rel(rel: str) -> str:
+    """The relative path of the Parquet output shard of input shard ``rel`` (``a/b.jsonl`` -> ``a/b.parquet``)."""
+    q = Path(rel)
+    return q.as_posix() if q.suffix.lower() == ".parquet" else q.with_suffix(".parquet").as_posix()
 
 
 def _resolve_roles(folder: Path, shards: Sequence[Path], counts: np.ndarray, label: str | None) -> _Roles:
@@ -327,110 +357,251 @@ def _dedup_on_workers(folder: Path, shards: Sequence[Path], counts: np.ndarray, 
                       roles: _Roles) -> pd.DataFrame:  # fmt: skip
     """``pos`` and ``id`` of the first row (in folder order) of every distinct feature row."""
     rows = map_shards(items, _hash_shard_batch, folder=str(folder), roles=roles).materialize()
-    partitions = int(max(1, min(len(shards), 32)))
     if roles.id_col is not None:
-        counted = rows.groupby("id", num_partitions=partitions).count()
-        dup = counted.map_batches(_repeated, batch_format="pandas").take(3)
-        if dup:
-            shown = ", ".join(repr(d["id"]) for d in dup)
-            raise DataError(f"id column {roles.id_col!r} in {folder} has duplicated values across shards: {shown}")
-    kept = rows.groupby("h", num_partitions=partitions).map_groups(_first_of_group, batch_format="pandas")
-    return kept.to_pandas()
-
-
-def _write_selection(tmp: Path, items: list[dict[str, Any]], ids: np.ndarray, pick: np.ndarray) -> None:
-    from ..store import atomic_write_parquet
-
-    frame = pd.DataFrame({"id": np.asarray(ids).astype(str), "index": pick.astype(np.int64),
-                          "rank": np.arange(len(pick), dtype=np.int64)})  # fmt: skip
-    frame = frame.sort_values("index", kind="stable")
-    idx = frame["index"].to_numpy()
-    for it in items:
-        lo, hi = np.searchsorted(idx, [it["start"], it["stop"]])
-        atomic_write_parquet(frame.iloc[lo:hi].reset_index(drop=True), tmp / it["rel"])
+        _duplicated_ids(rows, len(shards), roles.id_col, folder)
+    return _first_rows(rows, len(shards))
 
 
 def select_shards(
     data: str | os.PathLike[str],
     strategy: str,
-    budget: int | float,
-    out: str | os.PathLike[str],
+    budget: int | float | None,
+    out: str | os.PathLike[str] | None,
     *,
     scores: Any = None,
     seed: int = 0,
     class_balanced: bool = False,
     group_balanced: bool = False,
     label: str | None = None,
+    text: str | None = None,
+    export: str | os.PathLike[str] | None = None,
+    export_order: str = "input",
+    with_scores: bool = False,
+    clusters: str | os.PathLike[str] | None = None,
     address: str | None = None,
     n_workers: int | None = None,
     **params: Any,
 ) -> ShardedResult:
-    """Select from a folder of Parquet shards on Ray; one output shard per input shard.
+    """Select from a folder of shards on Ray; one output shard per input shard.
 
-    Each output shard holds the kept rows of its input shard in row order, with columns
-    ``id``, ``index`` (row in the whole folder, as :func:`datafactors.io.read_path` numbers
-    them) and ``rank`` (pick order) -- together exactly the table of the local
-    ``datafactors select`` on the same folder.
+    ``out`` (a new or empty folder) receives the selection: per input shard a Parquet shard
+    at the same relative path (suffix ``.parquet``) holding its kept rows in row order, with
+    columns ``id``, ``index`` (row in the whole folder, as :func:`datafactors.io.read_path`
+    numbers them) and ``rank`` (pick order) -- together exactly the table of the local
+    ``datafactors select`` on the same folder. ``export`` (a new or empty folder) receives
+    the kept rows with all their original columns, one shard per input shard in the input
+    shard's format (JSONL in, JSONL out), in ``export_order`` ``"input"`` or ``"pick"``, with the
+    columns of ``scores`` added when ``with_scores``. At least one of the two is required.
+    ``budget`` None keeps every row a filter passes.
 
     ``exact_dedup`` (with no option but ``order``) runs on the workers without a driver
-    copy of the data; every other strategy reads the folder on the driver and calls
+    copy of the data. With ``text`` (the text column), ``exact_dedup`` (normalised text),
+    ``minhash_dedup`` (LSH bands grouped by Ray Data; ``clusters`` gets the cluster table)
+    and ``quality_rules`` run shard by shard too (:mod:`datafactors.experiment.sharded_text`),
+    and every other strategy embeds the shards on the workers and selects on the driver.
+    Without ``text``, other strategies read the folder on the driver and call
     :func:`datafactors.select.select` (see the module notes).
 
     Examples
     --------
     >>> select_shards("pool/", "exact_dedup", 1.0, "dedup/", order="first")  # doctest: +SKIP
+    >>> select_shards("corpus/", "minhash_dedup", None, None, text="text", export="kept/")  # doctest: +SKIP
     """
     folder = input_folder(data)
-    out_p = check_out_folder(out)
+    if out is None and export is None:
+        raise ConfigError("give --out FOLDER (the selection: id, index, rank) and/or --export FOLDER (the kept rows)")
+    out_p = None if out is None else check_out_folder(out)
+    export_p = None if export is None else check_out_folder(export, flag="--export")
+    if out_p is not None and export_p is not None and out_p.resolve() == export_p.resolve():
+        raise ConfigError(f"--out and --export name the same folder {out_p}; give two folders")
+    if export_order not in ("input", "pick"):
+        raise ConfigError(f"--order {export_order!r} must be 'input' or 'pick'")
+    if with_scores and (scores is None or export is None):
+        raise ConfigError("--with-scores adds the columns of --scores FILE to --export; give both")
+    clusters_p = None
+    if clusters is not None:
+        from ..io.readers import check_out_path
+
+        if strategy != "minhash_dedup" or text is None:
+            raise ConfigError("--clusters writes the clusters of minhash_dedup on a --text column")
+        clusters_p = check_out_path(clusters, ".parquet", flag="--clusters")
     if address is not None:
         check_address(address)  # before any work: ray.init would retry a wrong address for minutes
 
-    from .._validation import check_random_state, resolve_budget
-    from ..select import REGISTRY, select
+    from .._validation import check_random_state
+    from ..select import REGISTRY, cut_to_budget, resolve_filter_budget
 
-    REGISTRY.get(strategy)  # unknown names fail here, with suggestions
+    fn = REGISTRY.get(strategy)  # unknown names fail here, with suggestions
     shards = list_shards(folder)
     counts = row_counts(folder, shards)
     items = shard_items(folder, shards, counts)
+    n_total = int(counts.sum())
     balanced = class_balanced or group_balanced
-    on_workers = strategy == "exact_dedup" and not balanced and scores is None and set(params) <= {"order"}
-    if on_workers:
-        order = params.get("order", "random")
-        if order not in ("first", "random"):
-            raise ConfigError(f"order == {order!r}, must be 'first' or 'random'")
-        k = resolve_budget(budget, int(counts.sum()))
-        rng = check_random_state(seed)
-        roles = _resolve_roles(folder, shards, counts, label)
-        with ray_session(address, n_workers), staging(out_p) as tmp:
-            kept = _dedup_on_workers(folder, shards, counts, items, roles)
-            first = kept.sort_values("pos")
-            if k > len(first):
+    k = resolve_filter_budget(strategy, fn, budget, n_total, balanced)
+    if export_p is not None:
+        from .sharded_text import check_export_shards
+
+        check_export_shards(items)
+    score_frame = None if scores is None else _score_frame(scores)
+    rng = check_random_state(seed)
+    distributed = False
+    outcome = None
+    if text is not None:
+        from .sharded_text import TEXT_FILTERS, text_roles
+
+        roles = text_roles(folder, items, text, label)
+        id_col = roles.id_col
+        distributed = strategy in TEXT_FILTERS and not balanced
+        if strategy == "exact_dedup" and distributed:
+            unknown = set(params) - {"order", "normalize_text"}
+            if unknown:
+                raise ConfigError(f"exact_dedup with --text on the ray engine takes only order and normalize_text; "
+                                  f"got {', '.join(sorted(unknown))}")  # fmt: skip
+        if strategy == "minhash_dedup":
+            fn.check_params(**{k_: v for k_, v in params.items() if k_ != "keep"})
+            if params.get("keep") is not None and score_frame is None:
+                raise ConfigError(f"keep={params['keep']!r} reads a score column; give --scores FILE")
+    else:
+        distributed = strategy == "exact_dedup" and not balanced and scores is None and set(params) <= {"order"}
+        roles_f = _resolve_roles(folder, shards, counts, label)
+        id_col = roles_f.id_col
+
+    def stage(p: Path | None) -> Any:
+        return staging(p) if p is not None else contextlib.nullcontext(None)
+
+    with ray_session(address, n_workers) as engine, stage(out_p) as sel_tmp, stage(export_p) as exp_tmp:
+        if text is not None and distributed:
+            picks, outcome = _text_filter(strategy, items, folder, roles, params, score_frame, clusters_p is not None)
+            if strategy == "exact_dedup" and k is not None:
+                order_ = params.get("order", "random")
+                if order_ not in ("first", "random"):
+                    raise ConfigError(f"order == {order_!r}, must be 'first' or 'random'")
+                if order_ == "random":  # as the local exact_dedup: first occurrences in a seeded order
+                    picks = picks[rng.permutation(len(picks))]
+            picks = cut_to_budget(picks, k, n_total, strategy)
+        elif text is not None:
+            from ..select import select
+            from .sharded_text import text_dataset
+
+            cpus = int(engine.connect().cluster_resources().get("CPU", 1))
+            ds = text_dataset(items, folder, roles, embed=True, n_actors=min(len(items), max(1, cpus)))
+            picks = np.asarray(select(ds, strategy, budget, scores=scores, seed=seed, class_balanced=class_balanced,
+                                      group_balanced=group_balanced, **params), dtype=np.int64)  # fmt: skip
+        elif distributed:
+            order_ = params.get("order", "random")
+            if order_ not in ("first", "random"):
+                raise ConfigError(f"order == {order_!r}, must be 'first' or 'random'")
+            kept = _dedup_on_workers(folder, shards, counts, items, roles_f)
+            first = kept.sort_values("pos")["pos"].to_numpy(dtype=np.int64)
+            if k is not None and len(first) < k:
                 raise DataError(
                     f"budget == {k}, but there are only {len(first)} distinct feature rows; "
                     f"keeping {k} would keep duplicates"
                 )
-            if order == "random":
-                first = first.iloc[rng.permutation(len(first))]
-            pick = first.iloc[:k]
-            _write_selection(tmp, items, pick["id"].to_numpy(), pick["pos"].to_numpy())
-        n_rows = int(counts.sum())
-    else:
-        from ..io.readers import read_path
+            if k is not None and order_ == "random":
+                first = first[rng.permutation(len(first))]
+            picks = first if k is None else first[:k]
+        else:
+            from ..io.readers import read_path
+            from ..select import select
 
-        ds = read_path(folder, label=label)
-        if int(counts.sum()) != ds.n:
-            raise DataError(f"the shards of {folder} changed while being read")
-        idx = select(
-            ds,
-            strategy,
-            budget,
-            scores=scores,
-            seed=seed,
-            class_balanced=class_balanced,
-            group_balanced=group_balanced,
-            **params,
-        )
-        with staging(out_p) as tmp:
-            _write_selection(tmp, items, ds.ids[idx], np.asarray(idx))
-        n_rows, k = ds.n, len(idx)
-    return ShardedResult(out_p, n_rows, int(k), tuple(it["rel"] for it in items), ("id", "index", "rank"), on_workers)
+            ds = read_path(folder, label=label)
+            if ds.n != n_total:
+                raise DataError(f"the shards of {folder} changed while being read")
+            picks = np.asarray(select(ds, strategy, budget, scores=scores, seed=seed, class_balanced=class_balanced,
+                                      group_balanced=group_balanced, **params), dtype=np.int64)  # fmt: skip
+        from .sharded_text import write_outputs
+
+        write_outputs(items, folder, id_col, picks, sel_tmp=sel_tmp, export_tmp=exp_tmp, order=export_order,
+                      scores=score_frame if with_scores else None)  # fmt: skip
+        if sel_tmp is not None:
+            check_written(sel_tmp, [out_rel(it["rel"]) for it in items])
+        if exp_tmp is not None:
+            check_written(exp_tmp, [it["rel"] for it in items])
+        if clusters_p is not None and outcome is not None:
+            from ..store import atomic_write_parquet
+
+            atomic_write_parquet(outcome.clusters, clusters_p)
+    where = out_p if out_p is not None else export_p
+    assert where is not None
+    rels = tuple(out_rel(it["rel"]) for it in items) if out_p is not None else tuple(it["rel"] for it in items)
+    return ShardedResult(where, n_total, len(picks), rels, ("id", "index", "rank"), distributed,
+                         export=export_p, clusters=clusters_p,
+                         lsh_groups=None if outcome is None else outcome.band_groups)  # fmt: skip
+
+
+def _score_frame(scores: Any) -> pd.DataFrame:
+    """A scores table indexed by string id (``id`` column or index)."""
+    frame = scores if isinstance(scores, pd.DataFrame) else pd.DataFrame(scores)
+    if "id" in frame.columns:
+        frame = frame.set_index("id")
+    frame = frame.copy()
+    frame.index = frame.index.astype(str)
+    return frame
+
+
+def _text_filter(strategy: str, items: list[dict[str, Any]], folder: Path, roles: Any, params: dict[str, Any],
+                 scores: pd.DataFrame | None, want_clusters: bool) -> tuple[np.ndarray, Any]:  # fmt: skip
+    """Positions passing a text filter, in its order (first occurrences; MinHash representatives; rule passes)."""
+    from .sharded_text import exact_text_rows, minhash_on_workers, quality_kept
+
+    n = int(items[-1]["stop"]) if items else 0
+    if strategy == "quality_rules":
+        _check_ids_unique(items, folder, roles)
+        return quality_kept(items, folder, roles, params), None
+    if strategy == "exact_dedup":
+        rows = exact_text_rows(items, folder, roles, normalize=bool(params.get("normalize_text", True))).materialize()
+        if roles.id_col is not None:
+            _duplicated_ids(rows, len(items), roles.id_col, folder)
+        first = _first_rows(rows, len(items))
+        picks = first.sort_values("pos")["pos"].to_numpy(dtype=np.int64)
+        return picks, None
+    from ..select.minhash import check_minhash_params
+
+    keys = ("unit", "ngram", "num_perm", "bands", "rows", "threshold")
+    given = {k: params[k] for k in keys if k in params}
+    if "minhash_seed" in params:
+        given["seed"] = params["minhash_seed"]
+    p = dict(check_minhash_params(**given))
+    _check_ids_unique(items, folder, roles)
+    outcome = minhash_on_workers(items, folder, roles, p, keep=params.get("keep"), scores=scores,
+                                 want_clusters=want_clusters)  # fmt: skip
+    return np.setdiff1d(np.arange(n, dtype=np.int64), outcome.dropped), outcome
+
+
+def _id_batch(batch: pd.DataFrame, *, folder: str, id_col: str) -> pd.DataFrame:
+    from ..io.readers import id_values
+
+    root = Path(folder)
+    parts = []
+    for item in batch.to_dict("records"):
+        frame = _shard_frame(root, Path(item["path"]))
+        where = f"{root.name}/{item['rel']}"
+        if id_col not in frame.columns and len(frame):
+            raise DataError(f"shard {where} lacks the id column {id_col!r} that the first shard has")
+        ids = id_values(frame[id_col], id_col, where, "column") if len(frame) else np.empty(0)
+        parts.append(pd.DataFrame({"id": np.asarray(ids).astype(str)}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _check_ids_unique(items: list[dict[str, Any]], folder: Path, roles: Any) -> None:
+    if roles.id_col is not None:
+        rows = map_shards(items, _id_batch, folder=str(folder), id_col=roles.id_col)
+        _duplicated_ids(rows, len(items), roles.id_col, folder)
+
+
+def _duplicated_ids(rows: Any, n_shards: int, id_col: str, folder: Path) -> None:
+    """DataError naming up to three ids that occur more than once across the shards (a Ray Data group-by)."""
+    partitions = int(max(1, min(n_shards, 32)))
+    counted = rows.groupby("id", num_partitions=partitions).count()
+    dup = counted.map_batches(_repeated, batch_format="pandas").take(3)
+    if dup:
+        shown = ", ".join(repr(d["id"]) for d in dup)
+        raise DataError(f"id column {id_col!r} in {folder} has duplicated values across shards: {shown}")
+
+
+def _first_rows(rows: Any, n_shards: int) -> pd.DataFrame:
+    """``pos`` and ``id`` of the first row (in folder order) of every distinct hash ``h``."""
+    partitions = int(max(1, min(n_shards, 32)))
+    kept = rows.groupby("h", num_partitions=partitions).map_groups(_first_of_group, batch_format="pandas")
+    return kept.to_pandas()

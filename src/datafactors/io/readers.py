@@ -38,7 +38,18 @@ import pandas as pd
 from .._errors import DataError
 from ..dataset import Dataset
 
-__all__ = ["SUPPORTED", "check_out_path", "from_table", "read_embeddings", "read_path", "read_scores", "write_table"]
+__all__ = [
+    "SUPPORTED",
+    "check_out_path",
+    "from_table",
+    "read_embeddings",
+    "read_path",
+    "read_scores",
+    "read_shard",
+    "shard_files",
+    "shard_rows",
+    "write_table",
+]
 
 LABEL_DEFAULTS = ("label", "y", "target")
 ID_DEFAULT = "id"
@@ -53,9 +64,7 @@ _FORMATS = {
     ".npz": "npz",
 }
 _GZIP_OK = {"csv", "tsv", "jsonl"}
-SUPPORTED = (
-    ".csv, .tsv, .parquet, .jsonl, .ndjson, .npz (.csv/.tsv/.jsonl/.ndjson may add .gz), or a folder of .parquet shards"
-)
+SUPPORTED = ".csv, .tsv, .parquet, .jsonl, .ndjson, .npz (.csv/.tsv/.jsonl/.ndjson may add .gz), or a folder of shards in one of these table formats"
 _WRITE_SUFFIXES = (".parquet", ".csv", ".tsv", ".jsonl")
 
 # np.savez key names, tried in order.
@@ -124,7 +133,7 @@ def read_path(
         raise DataError(_not_found(p))
     name = p.name or str(p)
     if p.is_dir():
-        frame = _read_parquet_folder(p)
+        frame = _read_folder(p)
         return _frame_to_dataset(frame, name=name, label=label, id_col=id_col, group_col=group_col, features=features)
     fmt, compression = _format_of(p)
     if not os.access(p, os.R_OK):
@@ -359,7 +368,7 @@ def read_frame(path: PathLike, *, what: str = "a table") -> pd.DataFrame:
     if not p.exists():
         raise DataError(_not_found(p))
     if p.is_dir():
-        return pd.DataFrame(_read_parquet_folder(p))
+        return pd.DataFrame(_read_folder(p))
     fmt, compression = _format_of(p)
     if fmt == "npz":
         raise DataError(f"{what} is needed; {p} is an .npz archive")
@@ -400,6 +409,24 @@ def _format_of(p: Path) -> tuple[str, str | None]:
     return fmt, compression
 
 
+def _not_utf8(p: Path, compression: str | None) -> str:
+    """The message for a text file that is not UTF-8: the first bad line, column and byte."""
+    opener: Callable[..., Any] = gzip.open if compression == "gzip" else open
+    try:
+        with opener(p, "rb") as fh:
+            for lineno, raw in enumerate(fh, 1):
+                try:
+                    raw.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    return (
+                        f"cannot read {p}: not UTF-8 text (invalid byte {raw[e.start]:#04x} on line {lineno}, "
+                        f"byte {e.start + 1} of the line); save it as UTF-8"
+                    )
+    except (OSError, EOFError, zlib.error):
+        pass
+    return f"cannot read {p}: not UTF-8 text; save it as UTF-8"
+
+
 def _read_delimited(p: Path, sep: str, compression: str | None) -> pd.DataFrame:
     kind = "TSV" if sep == "\t" else "CSV"
     try:
@@ -408,15 +435,13 @@ def _read_delimited(p: Path, sep: str, compression: str | None) -> pd.DataFrame:
         raise DataError(f"file is empty: {p} (no header row)") from None
     except pd.errors.ParserError as e:
         raise DataError(f"cannot parse {p} as {kind}: {_first_line(e)}") from None
-    except UnicodeDecodeError as e:
-        raise DataError(
-            f"cannot read {p}: not UTF-8 text (invalid byte {e.object[e.start]:#04x}); save it as UTF-8"
-        ) from None
+    except UnicodeDecodeError:
+        raise DataError(_not_utf8(p, compression)) from None
     except (OSError, EOFError, zlib.error) as e:
         raise DataError(f"cannot read {p}: {_first_line(e)}") from None
 
 
-def _read_jsonl(p: Path, compression: str | None) -> pd.DataFrame:
+def _read_jsonl(p: Path, compression: str | None, *, allow_empty: bool = False) -> pd.DataFrame:
     records: list[dict[str, Any]] = []
     opener: Callable[..., Any] = gzip.open if compression == "gzip" else open
     try:
@@ -437,13 +462,11 @@ def _read_jsonl(p: Path, compression: str | None) -> pd.DataFrame:
                         '{"label": ..., "x1": ...}'
                     )
                 records.append(rec)
-    except UnicodeDecodeError as e:
-        raise DataError(
-            f"cannot read {p}: not UTF-8 text (invalid byte {e.object[e.start]:#04x}); save it as UTF-8"
-        ) from None
+    except UnicodeDecodeError:
+        raise DataError(_not_utf8(p, compression)) from None
     except (OSError, EOFError, zlib.error) as e:
         raise DataError(f"cannot read {p}: {_first_line(e)}") from None
-    if not records:
+    if not records and not allow_empty:
         raise DataError(f"file is empty: {p} (no JSON lines)")
     return pd.DataFrame.from_records(records)
 
@@ -467,18 +490,113 @@ def read_parquet_file(p: Path, *, shard_of: Path | None = None) -> Any:
     return table if shard_of is not None else arrow_to_pandas(table, str(p))
 
 
-def _read_parquet_folder(folder: Path) -> pd.DataFrame:
-    import pyarrow as pa
+def _shard_format(q: Path) -> str | None:
+    """The table format of a shard file (``parquet``, ``jsonl``, ``csv``, ``tsv``), or None for other files."""
+    try:
+        fmt, _ = _format_of(q)
+    except DataError:
+        return None
+    return None if fmt == "npz" else fmt
+
+
+def shard_files(folder: PathLike) -> list[Path]:
+    """The data shards of ``folder``, in the order their rows are read: sorted relative paths.
+
+    A shard is a ``.parquet``, ``.jsonl`` / ``.ndjson``, ``.csv`` or ``.tsv`` file (the text
+    formats may add ``.gz``) below ``folder``; a path with a part starting with ``_`` or
+    ``.`` is not data (``_SUCCESS``, ``.crc``, hidden folders), as for Spark and pyarrow
+    datasets, and other files (``README.md``) are ignored. One folder holds one format:
+    Parquet and JSONL shards mixed are refused, naming one of each.
+    """
+    root = Path(os.fspath(folder)).expanduser()
+    if not root.is_dir():
+        raise DataError(f"{root} is not a folder of shards")
 
     def visible(q: Path) -> bool:
-        # Same rule as Spark/pyarrow datasets: _SUCCESS, .crc and friends are not data.
-        return not any(part.startswith(("_", ".")) for part in q.relative_to(folder).parts)
+        return not any(part.startswith(("_", ".")) for part in q.relative_to(root).parts)
 
-    shards = sorted(q for q in folder.rglob("*") if q.is_file() and q.suffix.lower() == ".parquet" and visible(q))
+    found = sorted((q for q in root.rglob("*") if q.is_file() and visible(q)), key=lambda q: q.relative_to(root).parts)
+    shards = [(q, f) for q in found if (f := _shard_format(q)) is not None]
     if not shards:
-        found = sorted(q.name for q in folder.iterdir())[:8]
-        listing = f" (it holds: {', '.join(found)})" if found else " (it is empty)"
-        raise DataError(f"folder {folder} holds no .parquet files{listing}; pass a file ({SUPPORTED})")
+        listing = sorted(q.name for q in root.iterdir())[:8]
+        held = f" (it holds: {', '.join(listing)})" if listing else " (it is empty)"
+        raise DataError(f"folder {root} holds no .parquet, .jsonl, .csv or .tsv files{held}")
+    formats = {}
+    for q, f in shards:
+        formats.setdefault(f, q)
+    if len(formats) > 1:
+        shown = ", ".join(f"{f} ({q.relative_to(root).as_posix()})" for f, q in formats.items())
+        raise DataError(f"folder {root} mixes shard formats: {shown}; keep one format per folder")
+    return [q for q, _ in shards]
+
+
+def _hive_columns(frame: pd.DataFrame, rel: Path) -> pd.DataFrame:
+    """Hive-style ``key=value`` folders of a shard as constant string columns (e.g. group=3/part-0.parquet)."""
+    for part in rel.parts[:-1]:
+        key, sep, value = part.partition("=")
+        if sep and key and key not in frame.columns:
+            frame[key] = pd.Series([value] * len(frame), dtype=object)
+    return frame
+
+
+def read_shard(folder: PathLike, shard: PathLike, *, hive: bool = True) -> pd.DataFrame:
+    """Every column of one shard of ``folder``, plus (``hive``) its ``key=value`` folder columns, unvalidated.
+
+    An empty text shard (0 bytes or blank lines only) is a table of no rows, so a folder
+    written by ``--export`` (which writes an empty shard where nothing was kept) reads back;
+    an empty Parquet file is corrupt and raises DataError.
+    """
+    root, q = Path(os.fspath(folder)), Path(os.fspath(shard))
+    fmt, compression = _format_of(q)
+    rel = q.relative_to(root)
+    if fmt == "parquet":
+        frame = arrow_to_pandas(read_parquet_file(q, shard_of=root), f"shard {q} of {root}")
+    elif q.stat().st_size == 0:
+        frame = pd.DataFrame()
+    elif fmt == "jsonl":
+        frame = _read_jsonl(q, compression, allow_empty=True)
+    else:
+        frame = _read_delimited(q, "\t" if fmt == "tsv" else ",", compression)
+    return _hive_columns(frame, rel) if hive else frame
+
+
+def shard_rows(shard: PathLike) -> int:
+    """Rows of one shard without building its table (the Parquet footer; non-blank JSONL lines; CSV records)."""
+    q = Path(os.fspath(shard))
+    fmt, compression = _format_of(q)
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        if q.stat().st_size == 0:
+            raise DataError(f"cannot read shard {q}: file is empty (0 bytes)")
+        try:
+            return int(pq.ParquetFile(q).metadata.num_rows)
+        except Exception as e:  # pyarrow raises several types for a corrupt footer
+            raise DataError(f"cannot read shard {q}: not a valid Parquet file ({_first_line(e)})") from None
+    if q.stat().st_size == 0:
+        return 0
+    if fmt == "jsonl":
+        opener: Callable[..., Any] = gzip.open if compression == "gzip" else open
+        try:
+            with opener(q, "rb") as fh:
+                return sum(1 for line in fh if line.strip())
+        except (OSError, EOFError, zlib.error) as e:
+            raise DataError(f"cannot read shard {q}: {_first_line(e)}") from None
+    return len(_read_delimited(q, "\t" if fmt == "tsv" else ",", compression))
+
+
+def _read_folder(folder: Path) -> pd.DataFrame:
+    """Every row of a folder of shards (:func:`shard_files`), in shard order."""
+    import pyarrow as pa
+
+    shards = shard_files(folder)
+    if _shard_format(shards[0]) != "parquet":
+        frames = [read_shard(folder, q) for q in shards]
+        frames = [f for f in frames if len(f.columns)] or frames[:1]
+        frame = pd.concat(frames, ignore_index=True, sort=False)
+        if frame.empty:
+            raise DataError(f"folder {folder} has no rows (every shard is empty)")
+        return frame
     tables = []
     for shard in shards:
         table = read_parquet_file(shard, shard_of=folder)

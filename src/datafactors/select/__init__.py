@@ -82,7 +82,7 @@ def filter_selector(fn: Any) -> Any:
     return fn
 
 
-def _cut_to_budget(out: np.ndarray, k: int | None, n: int, strategy: str) -> np.ndarray:
+def cut_to_budget(out: np.ndarray, k: int | None, n: int, strategy: str) -> np.ndarray:
     """A filter's passing rows: all of them in input order (k None), else the first ``k``."""
     if len(np.unique(out)) != len(out):
         raise RuntimeError(f"filter {strategy!r} returned duplicated row indices")
@@ -183,7 +183,7 @@ def select(
         raise DataError(f"select expects a datafactors.Dataset, got {type(ds).__name__}")
     fn = REGISTRY.get(strategy)
     is_filter = getattr(fn, "is_filter", False)
-    k = _resolve_filter_budget(strategy, fn, budget, ds.n, class_balanced or group_balanced)
+    k = resolve_filter_budget(strategy, fn, budget, ds.n, class_balanced or group_balanced)
     accepted = set(inspect.signature(fn).parameters) - {"ds", "k", "scores", "embeddings", "rng"}
     unknown = set(params) - accepted
     if unknown:
@@ -206,7 +206,7 @@ def select(
     if not (class_balanced or group_balanced):
         out = np.asarray(fn(ds, k, scores=scores, embeddings=embeddings, rng=rng, **params), dtype=np.int64)
         if is_filter:
-            out = _cut_to_budget(out, k, ds.n, strategy)
+            out = cut_to_budget(out, k, ds.n, strategy)
     else:
         labels = _balance_labels(ds, class_balanced, group_balanced)
         quota = _balanced_quota(np.bincount(labels), k)
@@ -220,7 +220,7 @@ def select(
             pick = fn(ds.subset(rows), int(quota[c]), scores=sub_scores, embeddings=sub_emb, rng=rng, **params)
             pick = np.asarray(pick, dtype=np.int64)
             if is_filter:
-                pick = _cut_to_budget(pick, int(quota[c]), len(rows), strategy)
+                pick = cut_to_budget(pick, int(quota[c]), len(rows), strategy)
             parts.append(rows[pick])
         out = np.concatenate(parts)
     if k is None:
@@ -232,7 +232,7 @@ def select(
     return out
 
 
-def _resolve_filter_budget(strategy: str, fn: Any, budget: Any, n: int, balanced: bool) -> int | None:
+def resolve_filter_budget(strategy: str, fn: Any, budget: Any, n: int, balanced: bool) -> int | None:
     """The budget as a count, or None for a filter asked to keep every passing row."""
     if budget is None:
         if not getattr(fn, "is_filter", False):
@@ -264,7 +264,7 @@ def check_strategy(
     DataError as :func:`select` would.
     """
     fn = REGISTRY.get(strategy)
-    k = _resolve_filter_budget(strategy, fn, budget, n, class_balanced or group_balanced)
+    k = resolve_filter_budget(strategy, fn, budget, n, class_balanced or group_balanced)
     params = dict(params or {})
     accepted = set(inspect.signature(fn).parameters) - {"ds", "k", "scores", "embeddings", "rng"}
     unknown = set(params) - accepted

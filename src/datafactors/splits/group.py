@@ -22,7 +22,7 @@ from ._common import carve_test, column_values, share
 
 def near_duplicate_labels(ds) -> np.ndarray:
     """(n,) MinHash near-duplicate cluster of every row (singletons get their own label)."""
-    from ..select.minhash import components, check_minhash_params, minhash_signatures, verified_pairs
+    from ..select.minhash import check_minhash_params, components, minhash_signatures, verified_pairs
 
     p = check_minhash_params()
     sig = minhash_signatures(ds.texts("near_duplicates='together'"), seed=p["seed"])
