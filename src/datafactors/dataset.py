@@ -81,6 +81,8 @@ class Dataset:
     text_column : str or None, the raw-text column kept in ``extra`` (read by :meth:`texts`)
     embedding : dict or None, metadata of the featurizer that made ``X`` (encoder, revision,
         max_seq_length, n_truncated, n_cached, n_encoded, seconds, cache_dir)
+    label_column : str or None, the table column the labels came from (``category``,
+        ``target``, ...); an export writes the labels back under this name
 
     Use :meth:`from_arrays` to build one; it validates. ``subset`` keeps ids so
     that every score and selection joins back by example id.
@@ -97,6 +99,7 @@ class Dataset:
     left_out_columns: tuple[str, ...] = ()
     text_column: str | None = None
     embedding: dict | None = None
+    label_column: str | None = None
 
     @classmethod
     def from_arrays(
@@ -114,6 +117,7 @@ class Dataset:
         left_out_columns: Sequence[str] = (),
         text_column: str | None = None,
         embedding: dict | None = None,
+        label_column: str | None = None,
     ) -> Dataset:
         """Validate arrays and build a Dataset.
 
@@ -189,6 +193,7 @@ class Dataset:
             tuple(str(c) for c in left_out_columns),
             text_column,
             None if embedding is None else dict(embedding),
+            None if label_column is None else str(label_column),
         )
 
     @property
@@ -260,6 +265,7 @@ class Dataset:
             self.left_out_columns,
             self.text_column,
             None if self.embedding is None else dict(self.embedding),
+            self.label_column,
         )
 
     def index_of(self, ids: Any) -> np.ndarray:

@@ -108,3 +108,13 @@ def test_arrays_export_their_features_and_an_unlabeled_pool_has_no_label():
     assert frame.to_dict("list") == {"id": [1, 2], "x0": [1.5, 2.5], "x1": [2, 3]}
     labeled = export_frame(df.Dataset.from_arrays(X, ["u", "v", "u"], groups=[7, 8, 9]), np.array([0]))
     assert labeled.to_dict("list") == {"id": [0], "x0": [0.5], "x1": [1], "label": ["u"], "group": [7]}
+
+
+def test_export_keeps_the_files_own_label_column_name(tmp_path):
+    """A label found as ``target`` (no --label given) is written back as ``target``, not ``label``."""
+    p = tmp_path / "t.csv"
+    pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0], "target": ["a", "b", "a", "b"]}).to_csv(p, index=False)
+    ds = df.load(str(p))
+    assert ds.label_column == "target" and ds.subset([1, 2]).label_column == "target"
+    out = export_frame(ds, np.array([3, 0]))
+    assert out.to_dict("list") == {"id": [0, 3], "x": [0.0, 3.0], "target": ["a", "b"]}

@@ -866,6 +866,7 @@ def _frame_to_dataset(
         name=name,
         feature_columns=feature_cols,
         left_out_columns=leftover,
+        label_column=lab,
     )
 
 
