@@ -346,6 +346,21 @@ def profile_cmd(
     threshold: Annotated[
         float, typer.Option("--near-dup-threshold", help="Cosine at or above which two examples are near duplicates.")
     ] = 0.95,
+    minhash_threshold: Annotated[
+        float,
+        typer.Option(
+            "--minhash-threshold",
+            help="With --test and --text: estimated Jaccard at or above which a test text is contaminated.",
+        ),
+    ] = 0.8,
+    contamination_cosine: Annotated[
+        float | None,
+        typer.Option(
+            "--contamination-cosine",
+            help="With --test and no text: cosine at or above which a test row is contaminated "
+            "(default: --near-dup-threshold).",
+        ),
+    ] = None,
     seed: Seed = 0,
     quiet: Quiet = False,
 ) -> None:
@@ -374,6 +389,8 @@ def profile_cmd(
             licence=licence,
             families=families,
             near_duplicate_threshold=threshold,
+            minhash_threshold=minhash_threshold,
+            contamination_cosine=contamination_cosine,
             seed=seed,
             notify=_note,
             progress=act.progress,

@@ -148,3 +148,25 @@ def test_select_without_budget_keeps_every_passing_row_of_a_filter(tmp_path):
     assert _cli(["select", tmp_path / "d.csv", "--strategy", "exact_dedup", "--export", kept]) == 0
     rows = [json.loads(s) for s in kept.read_text().splitlines()]
     assert [r["tag"] for r in rows] == ["a", "b", "d"]  # the first of each duplicate row, input order
+
+
+def test_profile_contamination_thresholds_from_the_cli(tmp_path, capsys):
+    """--minhash-threshold decides which test texts count as leaked; out of (0, 1] is exit 2."""
+    base = " ".join(f"w{i}" for i in range(40))
+    train = pd.DataFrame({"x": [0.0, 1.0], "text": [base, "alpha beta gamma delta epsilon zeta eta theta iota kappa"]})
+    # One word of 40 changed: exact Jaccard 31/41 = 0.76 of the word 5-gram shingles (estimate 0.66).
+    test = pd.DataFrame({"x": [0.5, 2.0], "text": [base.replace("w20", "changed"), "other words in this test row"]})
+    train.to_json(tmp_path / "train.jsonl", orient="records", lines=True)
+    test.to_json(tmp_path / "test.jsonl", orient="records", lines=True)
+
+    def rate(threshold):
+        out = tmp_path / f"p{threshold}.parquet"
+        argv = ["profile", tmp_path / "train.jsonl", "--test", tmp_path / "test.jsonl", "--text", "text",
+                "--no-embed", "--families", "contamination", "--minhash-threshold", threshold, "--out", out, "-q"]  # fmt: skip
+        assert _cli(argv) == 0
+        prof = pd.read_parquet(out)
+        return float(prof.loc[prof["factor"] == "contamination_rate", "value"].iloc[0])
+
+    assert rate(0.5) == 0.5 and rate(0.9) == 0.0
+    assert _cli(["profile", tmp_path / "train.jsonl", "--text", "text", "--minhash-threshold", "1.5", "-q"]) == 2
+    assert "minhash_threshold == 1.5, must be a number in (0, 1]" in capsys.readouterr().err

@@ -526,6 +526,8 @@ def profile_command(
     licence: str | None = None,
     families: str | None = None,
     near_duplicate_threshold: float = 0.95,
+    minhash_threshold: float = 0.8,
+    contamination_cosine: float | None = None,
     seed: int = 0,
     notify: Notify | None = None,
     progress: Progress | None = None,
@@ -534,7 +536,9 @@ def profile_command(
 
     ``text`` names the text column: it is embedded as the features (and its vocabulary and
     concepts are counted); with ``embed=False`` the features stay the file's numeric columns
-    and the text is only counted. ``test`` is loaded the same way. ``embed_alias`` is the
+    and the text is only counted. ``test`` is loaded the same way; its rows with a
+    near-duplicate in ``data`` are counted as contamination (``minhash_threshold`` on text,
+    ``contamination_cosine`` on embeddings). ``embed_alias`` is the
     deprecated ``--embed COL`` (the same as ``--text COL``; ``notify`` is told so).
     """
     from ..factors import profile
@@ -567,6 +571,8 @@ def profile_command(
         licence=licence,
         families=families,
         near_duplicate_threshold=near_duplicate_threshold,
+        minhash_threshold=minhash_threshold,
+        contamination_cosine=contamination_cosine,
         seed=seed,
     )
     if out is not None:
