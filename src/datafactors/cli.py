@@ -160,7 +160,10 @@ def select_cmd(
         str | None, typer.Option("--budget", help="Count (3000) or fraction (0.3) to keep; filters: omit to keep all.")
     ] = None,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Parquet file with id, index, rank; ray engine: a new folder.")
+        Path | None,
+        typer.Option(
+            "--out", help="File with id, index, rank (.parquet, .jsonl, .csv or .tsv); ray engine: a new folder."
+        ),
     ] = None,
     export: Annotated[
         Path | None,

@@ -170,3 +170,17 @@ def test_profile_contamination_thresholds_from_the_cli(tmp_path, capsys):
     assert rate(0.5) == 0.5 and rate(0.9) == 0.0
     assert _cli(["profile", tmp_path / "train.jsonl", "--text", "text", "--minhash-threshold", "1.5", "-q"]) == 2
     assert "minhash_threshold == 1.5, must be a number in (0, 1]" in capsys.readouterr().err
+
+
+def test_select_out_in_a_text_format_writes_the_selection_and_says_so(tmp_path, capsys):
+    base = " ".join(f"w{i}" for i in range(30))
+    pd.DataFrame({"text": [base, base.upper(), "a different document about other things entirely"]}).to_json(
+        tmp_path / "c.jsonl", orient="records", lines=True
+    )
+    out = tmp_path / "kept.jsonl"
+    assert _cli(["select", tmp_path / "c.jsonl", "--text", "text", "--strategy", "minhash_dedup", "--out", out]) == 0
+    assert pd.read_json(out, lines=True).to_dict("list") == {"id": [0, 2], "index": [0, 2], "rank": [0, 1]}
+    assert "--export FILE writes the kept rows themselves" in capsys.readouterr().err
+    assert _cli(["select", tmp_path / "c.jsonl", "--text", "text", "--strategy", "minhash_dedup",
+                 "--out", tmp_path / "kept.txt"]) == 2  # fmt: skip
+    assert "--out" in capsys.readouterr().err

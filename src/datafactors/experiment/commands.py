@@ -160,6 +160,10 @@ def load_data(
     return ds
 
 
+# --out of a local selection: Parquet, or the text formats a curator reads (the same id, index, rank table).
+_SELECTION_FORMATS = (".parquet", ".jsonl", ".csv", ".tsv")
+
+
 def _sharded(engine: str, address: str | None) -> bool:
     """True for ``engine="ray"``: a folder of Parquet shards in, a folder of shards out."""
     from ..engines import ENGINES
@@ -339,9 +343,13 @@ def select_command(
     from ..select import select
 
     shards = _export_plan(data, export)
-    for path, suffix, flag in ((out, ".parquet", "--out"), (clusters, ".parquet", "--clusters")):
-        if path is not None:
-            check_out_path(path, suffix, flag=flag)
+    if out is not None:
+        suffix = out.suffix.lower() if out.suffix.lower() in _SELECTION_FORMATS else ".parquet"
+        check_out_path(out, suffix, flag="--out")
+        if suffix != ".parquet" and export is None and notify is not None:
+            notify(f"--out {out} holds the selection (id, index, rank); --export FILE writes the kept rows themselves")
+    if clusters is not None:
+        check_out_path(clusters, ".parquet", flag="--clusters")
     kw = _select_params(score, offset, params)
     raw = text is not None and _reads_only_text(strategy, kw) and embeddings is None
     if raw:  # the operator reads the raw text: nothing to embed
@@ -380,7 +388,13 @@ def select_command(
         _write(duplicate_clusters(ds, kw, seed=seed), Path(clusters))
     if out is not None:
         frame = selection_frame(ds, idx)
-        _write(frame.assign(id=frame["id"].astype(str)), out)
+        frame = frame.assign(id=frame["id"].astype(str))
+        if out.suffix.lower() == ".parquet":
+            _write(frame, out)
+        else:
+            from ..io.readers import write_table
+
+            write_table(frame, out)
     written = tuple(Path(p) for p in (out, export, clusters) if p is not None)
     return SelectResult(written[0], strategy, len(idx), ds.n, written=written)
 
