@@ -131,19 +131,23 @@ def _texts_and_ids(folder: Path, item: dict[str, Any], roles: TextRoles) -> tupl
     return frame, text_column(probe, roles.text), ids
 
 
+def _shards_of(batch: pd.DataFrame, folder: Path, roles: TextRoles) -> Any:
+    """Each shard of a Ray batch as ``(item, texts, ids, pos)``: validated texts, ids and folder positions."""
+    for item in batch.to_dict("records"):
+        _, texts, ids = _texts_and_ids(folder, item, roles)
+        yield item, texts, ids, np.arange(int(item["start"]), int(item["stop"]), dtype=np.int64)
+
+
 # --------------------------------------------------------------------------- exact dedup
 
 
 def _text_hash_batch(batch: pd.DataFrame, *, folder: str, roles: TextRoles, normalize: bool) -> pd.DataFrame:
     from ..featurize.normalize import normalize_text
 
-    root = Path(folder)
     parts = []
-    for item in batch.to_dict("records"):
-        _, texts, ids = _texts_and_ids(root, item, roles)
+    for _, texts, ids, pos in _shards_of(batch, Path(folder), roles):
         forms = [normalize_text(t) for t in texts] if normalize else texts
         h = [hashlib.blake2b(t.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest() for t in forms]
-        pos = np.arange(int(item["start"]), int(item["stop"]), dtype=np.int64)
         parts.append(pd.DataFrame({"h": pd.Series(h, dtype=object), "pos": pos, "id": pd.Series(ids, dtype=object)}))
     return pd.concat(parts, ignore_index=True)
 
@@ -162,9 +166,7 @@ def _quality_batch(batch: pd.DataFrame, *, folder: str, roles: TextRoles, params
 
     root = Path(folder)
     parts = []
-    for item in batch.to_dict("records"):
-        frame, texts, ids = _texts_and_ids(root, item, roles)
-        pos = np.arange(int(item["start"]), int(item["stop"]), dtype=np.int64)
+    for item, texts, ids, pos in _shards_of(batch, root, roles):
         if not len(pos):
             continue
         probe = Dataset.from_arrays(
@@ -191,11 +193,8 @@ def quality_kept(items: list[dict[str, Any]], folder: Path, roles: TextRoles, pa
 def _signature_batch(batch: pd.DataFrame, *, folder: str, roles: TextRoles, p: dict[str, Any]) -> pd.DataFrame:
     from ..select.minhash import band_keys, minhash_signatures
 
-    root = Path(folder)
     parts = []
-    for item in batch.to_dict("records"):
-        _, texts, ids = _texts_and_ids(root, item, roles)
-        pos = np.arange(int(item["start"]), int(item["stop"]), dtype=np.int64)
+    for _, texts, ids, pos in _shards_of(batch, Path(folder), roles):
         sig = minhash_signatures(
             texts, unit=p["unit"], ngram=p["ngram"], num_perm=p["num_perm"], seed=p["seed"], n_jobs=1
         )
@@ -379,9 +378,7 @@ class _EmbedShards:
         from ..featurize import embed_with_info
 
         parts = []
-        for item in batch.to_dict("records"):
-            _, texts, _ = _texts_and_ids(self.folder, item, self.roles)
-            pos = np.arange(int(item["start"]), int(item["stop"]), dtype=np.int64)
+        for _, texts, _, pos in _shards_of(batch, self.folder, self.roles):
             if not len(pos):
                 continue
             emb, info = embed_with_info(texts, **self.options)
