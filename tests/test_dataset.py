@@ -169,3 +169,40 @@ def test_text_column_and_embedding_survive_subset():
     )
     with pytest.raises(df.DataError, match="text_column 'title' in t is not a column of extra"):
         df.Dataset.from_arrays(np.eye(3), extra=extra, text_column="title", name="t")
+
+
+def test_example_shape_is_validated_kept_by_subset_and_defaults_to_none():
+    import dataclasses
+
+    X = np.arange(4 * 12, dtype=float).reshape(4, 12)
+    assert df.Dataset.from_arrays(X, [0, 1, 0, 1]).example_shape is None
+    ds = df.Dataset.from_arrays(X, [0, 1, 0, 1], example_shape=[3, 4], name="px")
+    assert ds.example_shape == (3, 4) and isinstance(ds.example_shape, tuple)
+    assert ds.subset([2, 0]).example_shape == (3, 4)
+    np.testing.assert_array_equal(ds.X[1].reshape(ds.example_shape), X[1].reshape(3, 4))
+    for shape in [(12,), (2, 2, 3), (2, 6, 1), (np.int64(3), np.int64(4))]:
+        assert df.Dataset.from_arrays(X, example_shape=shape).example_shape == tuple(int(v) for v in shape)
+    assert dataclasses.replace(ds, example_shape=(12,)).example_shape == (12,)
+    with pytest.raises(df.DataError, match=r"example_shape \(5,\) holds 5 values, but px has 12 features"):
+        dataclasses.replace(ds, example_shape=(5,))
+
+
+@pytest.mark.parametrize(
+    "shape, msg",
+    [
+        ((3, 5), r"example_shape \(3, 5\) holds 15 values, but px has 12 features"),
+        ((1, 1, 3, 4), r"has 4 dimensions; expected \(length,\), \(height, width\) or \(height, width, channels\)"),
+        ((), r"has 0 dimensions"),
+        ((0, 12), r"\(0, 12\) must hold positive sizes"),
+        ((-3, -4), r"must hold positive sizes"),
+        ((1, 3, 4), r"has 4 channels; expected 1 \(grey\) or 3 \(RGB\)"),
+        ((3.0, 4), r"must hold ints, got \(3\.0, 4\)"),
+        ((True, 12), r"must hold ints"),
+        ("34", r"must be a sequence of 1 to 3 ints"),
+        (12, r"must be a sequence of 1 to 3 ints such as \(28, 28\), got 12"),
+    ],
+)
+def test_bad_example_shape_names_the_shape(shape, msg):
+    X = np.zeros((2, 12))
+    with pytest.raises(df.DataError, match=msg):
+        df.Dataset.from_arrays(X, [0, 1], example_shape=shape, name="px")

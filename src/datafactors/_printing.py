@@ -1,4 +1,4 @@
-"""Rich renderings of what the commands return (closing summary, profile, query rows, recipes).
+"""Rich renderings of what the commands return (closing summary, profile, query rows, recipes, examples).
 
 Printing only: every number shown here was computed by the library; nothing is derived.
 """
@@ -156,3 +156,172 @@ class Activity:
         if self._encode is None:
             self._encode = self._progress.add_task("encoding texts", total=total)
         self._progress.update(self._encode, completed=done, total=total)
+
+
+# ---------------------------------------------------------------- examples (datafactors show)
+
+SHADES = " ░▒▓█"
+SPARKS = "▁▂▃▄▅▆▇█"
+THUMB_WIDTH = 16  # characters of an image thumbnail
+SPARK_WIDTH = 24  # characters of a signal's sparkline (at most)
+
+
+def _pool(a: Any, by: int, bx: int) -> Any:
+    """Mean over ``by`` x ``bx`` blocks of a 2-D array (edge blocks over the pixels they hold)."""
+    import numpy as np
+
+    h, w = a.shape
+    H, W = -(-h // by) * by, -(-w // bx) * bx
+    padded = np.full((H, W), np.nan)
+    padded[:h, :w] = a
+    return np.nanmean(padded.reshape(H // by, by, W // bx, bx), axis=(1, 3))
+
+
+def thumbnail(pixels: Any, shape: Sequence[int], width: int = THUMB_WIDTH) -> str:
+    """An image (values in [0, 1]) as lines of grey-level blocks, at most ``width`` characters wide.
+
+    A terminal cell is about twice as tall as wide, so an image up to ``width / 2`` pixels wide
+    gets two characters per pixel and one line per pixel row; a wider one is averaged over
+    blocks of ``b`` x ``2b`` pixels per character.
+
+    Examples
+    --------
+    >>> thumbnail([0, 1, 1, 0], (2, 2)).splitlines()
+    ['  ██', '██  ']
+    """
+    import numpy as np
+
+    a = np.asarray(pixels, dtype=np.float64).reshape(tuple(int(s) for s in shape))
+    if a.ndim == 3:
+        a = a[..., :3] @ np.array([0.299, 0.587, 0.114]) if a.shape[2] >= 3 else a[..., 0]
+    h, w = a.shape
+    if 2 * w <= width:
+        cells, repeat = a, 2
+    else:
+        b = -(-w // width)
+        cells, repeat = _pool(a, 2 * b, b), 1
+    idx = np.clip(np.rint(np.nan_to_num(cells) * (len(SHADES) - 1)), 0, len(SHADES) - 1).astype(int)
+    return "\n".join("".join(SHADES[i] * repeat for i in row) for row in idx)
+
+
+def sparkline(values: Any, width: int = SPARK_WIDTH) -> str:
+    """A 1-D signal as one line of ``▁▂▃▄▅▆▇█``, averaged into at most ``width`` characters.
+
+    Examples
+    --------
+    >>> sparkline([0, 1, 2, 3])
+    '▁▃▆█'
+    """
+    import numpy as np
+
+    v = np.asarray(values, dtype=np.float64).ravel()
+    if v.size == 0:
+        return ""
+    if v.size > width:
+        v = _pool(v[None, :], 1, -(-v.size // width))[0]
+    lo, hi = float(np.nanmin(v)), float(np.nanmax(v))
+    scaled = (v - lo) / (hi - lo) if hi > lo else np.zeros_like(v)
+    idx = np.clip(np.rint(np.nan_to_num(scaled) * (len(SPARKS) - 1)), 0, len(SPARKS) - 1).astype(int)
+    return "".join(SPARKS[i] for i in idx)
+
+
+def _short_value(v: Any) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "—"
+    if isinstance(v, float):
+        return "+∞" if v == math.inf else "-∞" if v == -math.inf else f"{v:.4g}"
+    return str(v)
+
+
+def _pairs(text: Any) -> str:
+    """``k=v  k=v`` of a JSON object (None values left out); "" for None."""
+    import json
+
+    if text is None or (isinstance(text, float) and math.isnan(text)):
+        return ""
+    try:
+        obj = json.loads(text)
+    except (TypeError, ValueError):
+        return str(text)
+    if not isinstance(obj, dict):
+        return str(obj)
+    return "  ".join(f"{k}={_short_value(v)}" for k, v in obj.items() if v is not None)
+
+
+def _present(v: Any) -> bool:
+    return v is not None and not (isinstance(v, float) and math.isnan(v))
+
+
+def draw_example(row: Any) -> str:
+    """What an example looks like in a terminal cell: its text, thumbnail, sparkline or feature values."""
+    kind = getattr(row, "kind", None)
+    if kind == "text" and _present(getattr(row, "text", None)):
+        return " ".join(str(row.text).split())
+    if kind == "image" and _present(getattr(row, "pixels", None)) and _present(getattr(row, "shape", None)):
+        return thumbnail(row.pixels, row.shape)
+    if kind == "signal" and _present(getattr(row, "signal", None)):
+        return sparkline(row.signal)
+    if _present(getattr(row, "features", None)):
+        return _pairs(row.features)
+    return "(not drawn)"
+
+
+def print_examples(frame: pd.DataFrame, console: Console, title: str | None = None) -> None:
+    """The rows of ``df.report.examples``: rank, id, label, value, the example drawn, and its detail.
+
+    Texts stay on one line, cut to the terminal width with an ellipsis; images are block
+    thumbnails (:func:`thumbnail`), 1-D signals sparklines (:func:`sparkline`), other rows
+    ``column=value`` pairs.
+    """
+    title = title or frame.attrs.get("title") or frame.attrs.get("view")
+    key = frame.attrs.get("view")
+    table = Table(
+        title=f"{title}  [dim]({key})[/dim]" if key and key != title else title,
+        header_style="bold cyan",
+        show_lines="image" in (set(frame["kind"].dropna()) if "kind" in frame.columns else set()),
+    )
+    table.add_column("rank", justify="right", no_wrap=True)
+    table.add_column("id", no_wrap=True, overflow="ellipsis", max_width=24)
+    table.add_column("label", no_wrap=True, overflow="ellipsis", max_width=16)
+    table.add_column("value", justify="right", no_wrap=True)
+    kinds = set(frame["kind"].dropna()) if "kind" in frame.columns else set()
+    one_line = not ({"image"} & kinds)
+    rows = list(frame.itertuples(index=False))
+    drawn = [draw_example(r) for r in rows]
+    # thumbnails and sparklines are never cut; texts and feature values are
+    whole = [
+        len(line)
+        for d, r in zip(drawn, rows, strict=True)
+        if getattr(r, "kind", None) in ("image", "signal")
+        for line in d.split("\n")
+    ]
+    # a wrapable column, so Rich narrows it to the terminal; each one-line cell then ends in an ellipsis
+    table.add_column("example", overflow="ellipsis" if one_line else "fold", ratio=3, min_width=max([16, *whole]))
+    details = [_pairs(d) for d in frame["detail"]] if "detail" in frame.columns else []
+    with_detail = any(details)
+    if with_detail:
+        table.add_column("detail", style="dim", overflow="fold", ratio=2, max_width=36)
+    for i, row in enumerate(rows):
+        label = getattr(row, "label", None)
+        cells = [
+            str(row.rank),
+            str(row.id),
+            _short_value(label) if _present(label) else "—",
+            _short_value(row.value),
+            Text(drawn[i], no_wrap=one_line, overflow="ellipsis" if one_line else "fold"),
+        ]
+        if with_detail:
+            cells.append(details[i])
+        table.add_row(*cells)
+    console.print(table)
+
+
+def print_views(views: pd.DataFrame, console: Console) -> None:
+    """The example views of a run (``df.report.list_views``): key, title, examples listed."""
+    table = Table(title="Example views (datafactors show RUN --view KEY)", header_style="bold cyan")
+    table.add_column("view", no_wrap=True)
+    table.add_column("title")
+    table.add_column("n", justify="right", no_wrap=True)
+    for r in views.itertuples(index=False):
+        table.add_row(str(r.view), str(r.title), str(r.n))
+    console.print(table)

@@ -436,6 +436,51 @@ def query(
     print_frame(query_command(run_dir, sql), out_console)
 
 
+@app.command()
+def show(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder.")],
+    view: Annotated[
+        str | None,
+        typer.Option(
+            "--view",
+            help="hardest, easiest, never_learned, cartography, label_issues, duplicates, outliers, dropped, kept, "
+            "or a key from --list (hardest/el2n, ...).",
+        ),
+    ] = None,
+    score: Annotated[str | None, typer.Option("--score", help="hardest / easiest: the score column.")] = None,
+    region: Annotated[
+        str | None, typer.Option("--region", help="cartography: hard-to-learn, ambiguous or easy.")
+    ] = None,
+    strategy: Annotated[str | None, typer.Option("--strategy", help="dropped / kept: the strategy.")] = None,
+    budget: Annotated[
+        str | None, typer.Option("--budget", help="dropped / kept: the budget (0.25, 25%, 3000).")
+    ] = None,
+    top: Annotated[int, typer.Option("--top", min=1, help="How many examples.")] = 10,
+    list_views: Annotated[bool, typer.Option("--list", help="List the run's example views.")] = False,
+) -> None:
+    """Print the examples behind a score or a selection: texts, image thumbnails, signals, feature values.
+
+    Examples:
+
+      datafactors show runs/X --view hardest --score el2n --top 10
+
+      datafactors show runs/X --view cartography --region ambiguous
+
+      datafactors show runs/X --view dropped --strategy el2n_hardest --budget 0.25
+
+      datafactors show runs/X --list
+    """
+    from ._printing import print_examples, print_views
+    from .report import examples
+    from .report import list_views as run_views
+
+    if list_views or view is None:
+        print_views(run_views(run_dir), out_console)
+        return
+    frame = examples(run_dir, view=view, score=score, top=top, region=region, strategy=strategy, budget=budget)
+    print_examples(frame, out_console)
+
+
 @recipes_app.command("list")
 def recipes_list() -> None:
     """List the recipes and the claim each one checks.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,6 +62,46 @@ def _encode_labels(
     return yi.astype(np.int64), names
 
 
+def check_example_shape(
+    shape: Any, n_features: int | None = None, *, what: str = "example_shape", name: str | None = None
+) -> tuple[int, ...]:
+    """``shape`` as a tuple of ints, checked: 1 to 3 positive ints, channels last in {1, 3}.
+
+    With ``n_features`` the product of the shape must equal it. Raises DataError naming
+    ``what`` (the parameter or config key), the shape, ``n_features`` and the dataset ``name``.
+
+    Examples
+    --------
+    >>> check_example_shape([8, 8], 64)
+    (8, 8)
+    >>> check_example_shape((8, 8), 40)
+    Traceback (most recent call last):
+    ...
+    datafactors._errors.DataError: example_shape (8, 8) holds 64 values, but the dataset has 40 features ...
+    """
+    if isinstance(shape, (str, bytes)) or not isinstance(shape, Sequence | np.ndarray):
+        raise DataError(f"{what} must be a sequence of 1 to 3 ints such as (28, 28), got {shape!r}")
+    items = list(shape)
+    if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in items):
+        raise DataError(f"{what} must hold ints, got {tuple(items)!r}")
+    dims = tuple(int(v) for v in items)
+    if not 1 <= len(dims) <= 3:
+        raise DataError(
+            f"{what} {dims} has {len(dims)} dimensions; expected (length,), (height, width) "
+            "or (height, width, channels)"
+        )
+    if min(dims) < 1:
+        raise DataError(f"{what} {dims} must hold positive sizes")
+    if len(dims) == 3 and dims[2] not in (1, 3):
+        raise DataError(f"{what} {dims} has {dims[2]} channels; expected 1 (grey) or 3 (RGB), channels last")
+    if n_features is not None and math.prod(dims) != n_features:
+        raise DataError(
+            f"{what} {dims} holds {math.prod(dims)} values, but {name or 'the dataset'} has {n_features} features "
+            "(the product of the shape must equal the number of features)"
+        )
+    return dims
+
+
 @dataclass(frozen=True, eq=False)
 class Dataset:
     """Features, labels and ids of a set of examples.
@@ -83,6 +125,11 @@ class Dataset:
         max_seq_length, n_truncated, n_cached, n_encoded, seconds, cache_dir)
     label_column : str or None, the table column the labels came from (``category``,
         ``target``, ...); an export writes the labels back under this name
+    example_shape : tuple of int or None, how each row's features are laid out:
+        ``(length,)`` a 1-D signal, ``(height, width)`` a grey image, ``(height, width,
+        channels)`` with channels 1 or 3 a colour image (row-major, channels last, so
+        ``X[i].reshape(example_shape)`` is example ``i``). None: plain features. The product
+        must equal ``n_features`` (checked on construction, also by ``dataclasses.replace``).
 
     Use :meth:`from_arrays` to build one; it validates. ``subset`` keeps ids so
     that every score and selection joins back by example id.
@@ -100,6 +147,14 @@ class Dataset:
     text_column: str | None = None
     embedding: dict | None = None
     label_column: str | None = None
+    example_shape: tuple[int, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.example_shape is not None:
+            dims = check_example_shape(
+                self.example_shape, int(self.X.shape[1]), name=None if self.name == "dataset" else self.name
+            )
+            object.__setattr__(self, "example_shape", dims)
 
     @classmethod
     def from_arrays(
@@ -118,12 +173,15 @@ class Dataset:
         text_column: str | None = None,
         embedding: dict | None = None,
         label_column: str | None = None,
+        example_shape: Sequence[int] | None = None,
     ) -> Dataset:
         """Validate arrays and build a Dataset.
 
         Labels may be any hashable values; they are mapped to 0..C-1 in sorted
         order and the originals kept as ``class_names`` unless those are given.
         ``y=None`` builds an unlabeled pool (no classes; ``class_names`` must be empty).
+        ``example_shape`` (e.g. ``(8, 8)``) says how each row's features form an image or
+        signal; its product must equal the number of features.
 
         Examples
         --------
@@ -194,6 +252,7 @@ class Dataset:
             text_column,
             None if embedding is None else dict(embedding),
             None if label_column is None else str(label_column),
+            example_shape,  # type: ignore[arg-type]  # checked and made a tuple in __post_init__
         )
 
     @property
@@ -266,6 +325,7 @@ class Dataset:
             self.text_column,
             None if self.embedding is None else dict(self.embedding),
             self.label_column,
+            self.example_shape,
         )
 
     def index_of(self, ids: Any) -> np.ndarray:

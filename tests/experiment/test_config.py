@@ -285,3 +285,76 @@ def test_split_seed_default_and_bounds():
     assert config_from_dict(_with(split_seed=7)).split_seed == 7
     with pytest.raises(ConfigError, match="split_seed"):
         config_from_dict(_with(split_seed=-1))
+
+
+# ------------------------------------------------------------------ image_size / image_shape
+
+
+def test_image_keys_default_to_none_and_validate():
+    cfg = config_from_dict(_with(dataset="photos/", image_size=[28, 28], image_shape=[28, 28]))
+    assert cfg.image_size == [28, 28] and cfg.image_shape == [28, 28]
+    assert config_from_dict(SMALL).image_size is None and config_from_dict(SMALL).image_shape is None
+    assert config_from_dict(_with(image_shape=[8, 8, 1])).image_shape == [8, 8, 1]
+    assert yaml.safe_load(dump_config(cfg))["image_size"] == [28, 28]
+
+
+@pytest.mark.parametrize(
+    "changes, expected",
+    [
+        ({"dataset": "photos/", "image_size": [28]}, "image_size: Value error, expected [height, width]"),
+        ({"dataset": "photos/", "image_size": [0, 28]}, "image_size: Value error, expected [height, width]"),
+        ({"dataset": "photos/", "image_size": [28.5, 28]}, "image_size.0"),
+        ({"dataset": "photos/", "image_size": "28x28"}, "image_size"),
+        ({"image_size": [28, 28]}, "image_size: Value error, applies to a folder of images; 'digits' is a built-in"),
+        ({"dataset": "c.jsonl", "text": "t", "image_size": [8, 8]}, "image_size: Value error, applies to a folder"),
+        (
+            {"image_shape": [8, 8, 4]},
+            "image_shape: Value error, expected [h, w], [h, w, 3] or [n]; (8, 8, 4) has 4 channels",
+        ),
+        (
+            {"image_shape": [1, 8, 8, 1]},
+            "image_shape: Value error, expected [h, w], [h, w, 3] or [n]; (1, 8, 8, 1) has 4",
+        ),
+        ({"image_shape": [0]}, "image_shape: Value error, expected [h, w], [h, w, 3] or [n]; (0,) must hold positive"),
+        ({"image_shape": [True, 64]}, "image_shape.0"),
+        (
+            {"dataset": "c.jsonl", "text": "t", "image_shape": [8, 8]},
+            "image_shape: Value error, declares pixel features",
+        ),
+    ],
+)
+def test_bad_image_keys_are_one_error_naming_the_key(changes, expected):
+    assert expected in _error(_with(**changes))
+
+
+def test_run_data_apply_image_shape_and_image_size(tmp_path):
+    import numpy as np
+    import pandas as pd
+    from PIL import Image
+
+    from datafactors.experiment.runner import load_run_data
+
+    data = load_run_data(config_from_dict(_with(image_shape=[64])))
+    assert data.train.example_shape == data.test.example_shape == data.ood.example_shape == (64,)
+    assert load_run_data(config_from_dict(SMALL)).train.example_shape == (8, 8)
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.random((20, 12)), columns=[f"p{j}" for j in range(12)])
+    frame["label"] = ["a", "b"] * 10
+    frame.to_csv(tmp_path / "pixels.csv", index=False)
+    cfg = config_from_dict(_with(dataset=str(tmp_path / "pixels.csv"), image_shape=[3, 4]))
+    data = load_run_data(cfg)
+    assert data.train.example_shape == data.test.example_shape == (3, 4)
+    with pytest.raises(ConfigError, match=r"image_shape \(5, 5\) holds 25 values, but pixels.csv has 12 features"):
+        load_run_data(config_from_dict(_with(dataset=str(tmp_path / "pixels.csv"), image_shape=[5, 5])))
+
+    for c in ("cat", "dog"):
+        (tmp_path / "photos" / c).mkdir(parents=True)
+        for i in range(5):
+            Image.fromarray(rng.integers(0, 256, (6 + i, 9), dtype=np.uint8)).save(tmp_path / "photos" / c / f"{i}.png")
+    cfg = config_from_dict(_with(dataset=str(tmp_path / "photos"), image_size=[4, 4]))
+    data = load_run_data(cfg)
+    assert data.train.example_shape == data.test.example_shape == (4, 4)
+    assert data.train.class_names == ["cat", "dog"] and data.train.n + data.test.n == 10
+    with pytest.raises(ConfigError, match="image_size applies to a folder of images; .*pixels.csv is not one"):
+        load_run_data(config_from_dict(_with(dataset=str(tmp_path / "pixels.csv"), image_size=[4, 4])))

@@ -5,6 +5,8 @@ points), :mod:`.crossings` (where strategies' fitted curves cross), :mod:`.calib
 (before/after temperature scaling, the bin sweep, reliability bins), :mod:`.aggregates`
 (mean/std/n over seeds) and :mod:`.summary` (which data to keep, how much more data).
 :func:`derive` (re)writes them all; the report only reads them. Nothing here plots.
+:mod:`.examples` lists the examples behind every score (hardest, never learned, cartography
+regions, label issues, duplicates, outliers, what a strategy dropped): :func:`write_examples`.
 
 >>> from datafactors.analysis import derive
 >>> from datafactors.store import RunStore
@@ -27,22 +29,42 @@ from .aggregates import AGGREGATE_COLUMNS, aggregates_table
 from .calibration import BIN_COLUMNS, CALIBRATION_COLUMNS, calibration_bins_table, calibration_table
 from .crossings import CROSSING_COLUMNS, SEGMENT_COLUMNS, compare_strategies, crossings_frame, segments_frame
 from .curves import CURVE_COLUMNS, DRAW_COLUMNS, FIT_COLUMNS, fit_curves
+from .examples import (
+    CARTOGRAPHY_FRACTION,
+    CARTOGRAPHY_REGIONS,
+    EXAMPLE_COLUMNS,
+    VIEW_COLUMNS,
+    cartography_regions,
+    example_rows,
+    example_views,
+    predicted_labels,
+    write_examples,
+)
 from .summary import SUMMARY_COLUMNS, summary_table
 
 __all__ = [
     "AGGREGATE_COLUMNS",
     "BIN_COLUMNS",
     "CALIBRATION_COLUMNS",
+    "CARTOGRAPHY_FRACTION",
+    "CARTOGRAPHY_REGIONS",
     "CLOSING_COLUMNS",
     "CROSSING_COLUMNS",
     "CURVE_COLUMNS",
     "DRAW_COLUMNS",
+    "EXAMPLE_COLUMNS",
     "FIT_COLUMNS",
     "SEGMENT_COLUMNS",
     "SUMMARY_COLUMNS",
     "TABLES",
+    "VIEW_COLUMNS",
+    "cartography_regions",
     "closing_summary",
     "derive",
+    "example_rows",
+    "example_views",
+    "predicted_labels",
+    "write_examples",
 ]
 
 # Every table derive() writes, in the order it writes them.

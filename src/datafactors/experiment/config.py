@@ -7,7 +7,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from .._errors import ConfigError
 
@@ -68,6 +77,13 @@ class RunConfig(_Strict):
     )
     test: str | None = Field(None, description="path of a test file (default: the built-in's, or a stratified 20%)")
     ood: str | None = Field(None, description="path of an OOD test file (default: the built-in's shifted set)")
+    image_size: list[StrictInt] | None = Field(
+        None, description="[height, width]: resize the images of a folder dataset (and test / ood folders) to this size"
+    )
+    image_shape: list[StrictInt] | None = Field(
+        None,
+        description="[h, w], [h, w, 3] or [n]: how each row's features are laid out (pixels or a signal, row-major)",
+    )
     learner: str = "mlp"
     learner_params: dict[str, Any] = Field(
         default_factory=lambda: {"hidden": [128, 128], "batch_size": 128, "lr": 0.002}
@@ -131,6 +147,38 @@ class RunConfig(_Strict):
             raise ValueError(f"{v!r} applies to a file dataset; {dataset!r} is a built-in without text")
         if v is not None and v == label:
             raise ValueError(f"text and label both name column {v!r}; the text and the label must differ")
+        return v
+
+    @field_validator("image_size")
+    @classmethod
+    def _image_size(cls, v: list[int] | None, info: ValidationInfo) -> list[int] | None:
+        from ..io import BUILTINS
+
+        if v is None:
+            return v
+        if len(v) != 2 or min(v) < 1:
+            raise ValueError(f"expected [height, width], two positive ints such as [28, 28], got {v}")
+        dataset = info.data.get("dataset")
+        if dataset in BUILTINS:
+            raise ValueError(f"applies to a folder of images; {dataset!r} is a built-in")
+        if info.data.get("text") is not None:
+            raise ValueError("applies to a folder of images; with text: the features are text embeddings")
+        return v
+
+    @field_validator("image_shape")
+    @classmethod
+    def _image_shape(cls, v: list[int] | None, info: ValidationInfo) -> list[int] | None:
+        from .._errors import DataError
+        from ..dataset import check_example_shape
+
+        if v is None:
+            return v
+        try:
+            check_example_shape(v, what="expected [h, w], [h, w, 3] or [n];")
+        except DataError as e:
+            raise ValueError(str(e)) from None
+        if info.data.get("text") is not None:
+            raise ValueError("declares pixel features; with text: the features are text embeddings")
         return v
 
     def check_names(self) -> None:

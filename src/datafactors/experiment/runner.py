@@ -68,7 +68,7 @@ def load_run_data(cfg: RunConfig, *, progress: Any = None) -> RunData:
     With ``text:`` each file's text column is embedded (``progress(done, total)`` as texts are
     encoded; texts already in the embedding cache, e.g. on ``--resume``, are not encoded again).
     """
-    from ..io import BUILTINS, load, load_builtin
+    from ..io import BUILTINS, apply_image_shape, load, load_builtin
     from ..splits import stratified_split
 
     if cfg.dataset in BUILTINS:
@@ -78,10 +78,12 @@ def load_run_data(cfg: RunConfig, *, progress: Any = None) -> RunData:
             b = load_builtin(cfg.dataset, **cfg.dataset_params)
         except TypeError as e:
             raise ConfigError(f"dataset_params for {cfg.dataset!r}: {e}") from None
-        return RunData(b.train, b.test, b.ood, b.ood_description)
+        train, test, ood = (apply_image_shape(d, cfg.image_shape) for d in (b.train, b.test, b.ood))
+        return RunData(train, test, ood, b.ood_description)
     if cfg.dataset_params:
         raise ConfigError("dataset_params apply only to built-in datasets")
     text_kw = {} if cfg.text is None else {"text": cfg.text, "progress": progress}
+    text_kw.update(image_size=cfg.image_size, image_shape=cfg.image_shape)  # test / ood get the same
     full = load(cfg.dataset, label=cfg.label, **text_kw)
     full.require_labels("datafactors run (proxy training)")
     if cfg.test:
@@ -458,6 +460,7 @@ def _execute(cfg: RunConfig, data: RunData, store: RunStore, eng: Any, rep: Repo
             for k, idx in sels.items()
         ]
         store.write_parquet("selections.parquet", pd.concat(rows, ignore_index=True))
+    _write_examples(cfg, data, store, rep)
 
     n_full = data.train.n
     ref_budget = max(cfg.budgets)
@@ -527,6 +530,24 @@ def _execute(cfg: RunConfig, data: RunData, store: RunStore, eng: Any, rep: Repo
         report_path = _build_report(store.path)
     rep.done()
     return RunResult(store.path, len(trials), n_failed, summary, report_path, skipped)
+
+
+def _write_examples(cfg: RunConfig, data: RunData, store: RunStore, rep: Reporter) -> None:
+    """examples.parquet and example_views.parquet: the examples behind each score and selection.
+
+    Skipped when examples.parquet exists (``--resume``); a failure is logged and must not cost the run.
+    """
+    from .._errors import DatafactorsError
+    from ..analysis import write_examples
+
+    if (store.path / "examples.parquet").exists():
+        return
+    rep.stage("listing the examples behind each score", None)
+    label_params = next((p for n, p in cfg.scoring.specs() if n == "label_quality"), None)
+    try:
+        write_examples(store, data.train, label_params=label_params, seed=SCORE_SEED)
+    except (DatafactorsError, ValueError, TypeError, KeyError, IndexError, ArithmeticError, OSError) as e:
+        rep.log(f"no examples.parquet: {type(e).__name__}: {e}")
 
 
 def _write_duplicates(cfg: RunConfig, data: RunData, store: RunStore) -> None:

@@ -59,13 +59,20 @@ def mnist1d(*, n_train: int = 4000, n_test: int = 1000, n_ood: int = 1000, seed:
 
     The OOD test set comes from the same generator with a different seed and shifted
     parameters: twice the correlated noise, five times the i.i.d. noise, and
-    translations over the full signal length (72 instead of 48).
+    translations over the full signal length (72 instead of 48). Every set declares
+    ``example_shape == (40,)``: each row is one signal.
     """
     names = [str(d) for d in range(10)]
     main = mnist1d_arrays(n_train + n_test, n_train / (n_train + n_test), seed)
     shifted = mnist1d_arrays(n_ood, 0.0, seed + 1000, **MNIST1D_OOD_SHIFT)
+    shape = (int(np.shape(main["x"])[1]),)
     train = Dataset.from_arrays(
-        main["x"], main["y"], ids=[f"train-{i}" for i in range(len(main["y"]))], class_names=names, name="mnist1d"
+        main["x"],
+        main["y"],
+        ids=[f"train-{i}" for i in range(len(main["y"]))],
+        class_names=names,
+        name="mnist1d",
+        example_shape=shape,
     )
     test = Dataset.from_arrays(
         main["x_test"],
@@ -73,6 +80,7 @@ def mnist1d(*, n_train: int = 4000, n_test: int = 1000, n_ood: int = 1000, seed:
         ids=[f"test-{i}" for i in range(len(main["y_test"]))],
         class_names=names,
         name="mnist1d-test",
+        example_shape=shape,
     )
     ood = Dataset.from_arrays(
         shifted["x_test"],
@@ -80,6 +88,7 @@ def mnist1d(*, n_train: int = 4000, n_test: int = 1000, n_ood: int = 1000, seed:
         ids=[f"ood-{i}" for i in range(len(shifted["y_test"]))],
         class_names=names,
         name="mnist1d-ood",
+        example_shape=shape,
     )
     desc = (
         "MNIST-1D regenerated with a different seed and shifted generator parameters: "
@@ -93,7 +102,7 @@ def digits(*, test_size: float = 0.2, seed: int = 0, noise: float = 4.0) -> Buil
     """scikit-learn's 8x8 digits (1797 images, shipped with scikit-learn), stratified 80/20.
 
     The OOD set is the test set with Gaussian pixel noise (std ``noise`` on the 0-16
-    scale) and a one-pixel shift to the right.
+    scale) and a one-pixel shift to the right. Every set declares ``example_shape == (8, 8)``.
     """
     from sklearn.datasets import load_digits
 
@@ -104,6 +113,7 @@ def digits(*, test_size: float = 0.2, seed: int = 0, noise: float = 4.0) -> Buil
         ids=[f"digit-{i}" for i in range(len(bunch.target))],
         class_names=[str(c) for c in bunch.target_names],
         name="digits",
+        example_shape=(8, 8),
     )
     train_rows, test_rows = stratified_indices(full.y, seed=seed, test_size=test_size)
     test = full.subset(test_rows)
@@ -113,7 +123,12 @@ def digits(*, test_size: float = 0.2, seed: int = 0, noise: float = 4.0) -> Buil
     shifted[:, :, 1:] = imgs[:, :, :-1]
     noisy = np.clip(shifted + rng.normal(0.0, noise, size=shifted.shape), 0, 16).reshape(len(imgs), 64)
     ood = Dataset.from_arrays(
-        noisy, test.y, ids=[f"ood-{i}" for i in test.ids], class_names=full.class_names, name="digits-ood"
+        noisy,
+        test.y,
+        ids=[f"ood-{i}" for i in test.ids],
+        class_names=full.class_names,
+        name="digits-ood",
+        example_shape=full.example_shape,
     )
     desc = f"digits test set shifted one pixel right with Gaussian pixel noise (std {noise} on the 0-16 scale)"
     return BuiltinData(full.subset(train_rows), test, ood, desc)

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._errors import DataError
+from .._errors import ConfigError, DataError
 from ..dataset import Dataset
 
 __all__ = [
@@ -64,7 +64,7 @@ _FORMATS = {
     ".npz": "npz",
 }
 _GZIP_OK = {"csv", "tsv", "jsonl"}
-SUPPORTED = ".csv, .tsv, .parquet, .jsonl, .ndjson, .npz (.csv/.tsv/.jsonl/.ndjson may add .gz), or a folder of shards in one of these table formats"
+SUPPORTED = ".csv, .tsv, .parquet, .jsonl, .ndjson, .npz (.csv/.tsv/.jsonl/.ndjson may add .gz), or a folder of shards in one of these table formats, or a folder of images (one subfolder per class)"
 _WRITE_SUFFIXES = (".parquet", ".csv", ".tsv", ".jsonl")
 
 # np.savez key names, tried in order.
@@ -86,14 +86,19 @@ def read_path(
     id_col: str | None = None,
     group_col: str | None = None,
     features: Sequence[str] | None = None,
+    image_size: Sequence[int] | None = None,
+    image_mode: str | None = None,
 ) -> Dataset:
-    """Read a data file (or a folder of Parquet shards) into a validated Dataset.
+    """Read a data file, a folder of table shards or a folder of images into a validated Dataset.
 
     Parameters
     ----------
     path : str or os.PathLike
-        A ``.csv``, ``.tsv``, ``.parquet``, ``.jsonl``/``.ndjson`` or ``.npz`` file,
-        or a folder holding ``.parquet`` shards (``key=value`` folders become columns).
+        A ``.csv``, ``.tsv``, ``.parquet``, ``.jsonl``/``.ndjson`` or ``.npz`` file, or a
+        folder, read by what it holds: table shards (:func:`shard_files`; ``key=value``
+        folders become columns), or images in one subfolder per class
+        (:func:`datafactors.io.images.read_image_folder`). A folder holding both, or
+        neither, is an error.
     label : str, optional
         Label column (for ``.npz``: array name). Default (None): ``label``, ``y`` or ``target``
         if present, else the data load as an unlabeled pool (``ds.y is None``).
@@ -104,6 +109,10 @@ def read_path(
     features : sequence of str, optional
         Feature columns (``.npz``: array names). Default: every other numeric column,
         list-of-number columns expanded; for ``.npz`` the array ``X``.
+    image_size : (height, width), optional
+        For a folder of images: resize every image to this size. ConfigError for other data.
+    image_mode : "auto", "L" or "RGB", optional
+        For a folder of images: the colour mode (default "auto"). ConfigError for other data.
 
     Returns
     -------
@@ -132,6 +141,21 @@ def read_path(
     if not p.exists():
         raise DataError(_not_found(p))
     name = p.name or str(p)
+    images = p.is_dir() and _folder_kind(p) == "images"
+    if not images and (image_size is not None or image_mode is not None):
+        key = "image_size" if image_size is not None else "image_mode"
+        raise ConfigError(f"{key} applies to a folder of images; {p} is not one")
+    if images:
+        from .images import read_image_folder
+
+        given = {"label": label, "id_col": id_col, "group_col": group_col, "features": features}
+        for key, value in given.items():
+            if value is not None:
+                raise DataError(
+                    f"{key}={value!r} applies to tables; the folder of images {p} takes its labels from its "
+                    "class subfolders, its ids from the image paths and its features from the pixels"
+                )
+        return read_image_folder(p, size=image_size, mode=image_mode or "auto")
     if p.is_dir():
         frame = _read_folder(p)
         return _frame_to_dataset(frame, name=name, label=label, id_col=id_col, group_col=group_col, features=features)
@@ -368,6 +392,8 @@ def read_frame(path: PathLike, *, what: str = "a table") -> pd.DataFrame:
     if not p.exists():
         raise DataError(_not_found(p))
     if p.is_dir():
+        if _folder_kind(p) == "images":
+            raise DataError(f"{what} is needed; {p} is a folder of images")
         return pd.DataFrame(_read_folder(p))
     fmt, compression = _format_of(p)
     if fmt == "npz":
@@ -379,6 +405,40 @@ def read_frame(path: PathLike, *, what: str = "a table") -> pd.DataFrame:
     if fmt == "jsonl":
         return pd.DataFrame(_read_jsonl(p, compression))
     return pd.DataFrame(_read_delimited(p, "\t" if fmt == "tsv" else ",", compression))
+
+
+def _folder_kind(folder: Path) -> str:
+    """What a folder holds: ``"shards"`` (table files) or ``"images"``; DataError for both or neither.
+
+    Paths with a part starting with ``_`` or ``.`` are skipped, as :func:`shard_files` does.
+    """
+    from .images import IMAGE_SUFFIXES, is_image_file
+
+    shards, images = [], []
+    for q in sorted(folder.rglob("*")):
+        rel = q.relative_to(folder)
+        if any(part.startswith(("_", ".")) for part in rel.parts) or not q.is_file():
+            continue
+        if _shard_format(q) is not None:
+            shards.append(rel)
+        elif is_image_file(q):
+            images.append(rel)
+    if shards and images:
+        raise DataError(
+            f"folder {folder} holds both table shards ({len(shards)}, e.g. {shards[0].as_posix()}) and images "
+            f"({len(images)}, e.g. {images[0].as_posix()}); a folder is read as one or the other, "
+            "so keep the shards and the images in separate folders"
+        )
+    if shards:
+        return "shards"
+    if images:
+        return "images"
+    listing = sorted(q.name for q in folder.iterdir())[:8]
+    held = f" (it holds: {', '.join(listing)})" if listing else " (it is empty)"
+    raise DataError(
+        f"folder {folder} holds no .parquet, .jsonl, .csv or .tsv shards and no images "
+        f"({', '.join(IMAGE_SUFFIXES)}, in one subfolder per class){held}"
+    )
 
 
 def _not_found(p: Path) -> str:
