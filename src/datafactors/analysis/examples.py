@@ -66,7 +66,7 @@ __all__ = [
     "write_examples",
 ]
 
-DEFAULT_TOP = 50
+DEFAULT_TOP = 200
 MAX_FEATURES = 32
 VIEW_COLUMNS = ["view", "title", "rank", "id", "value", "detail"]
 EXAMPLE_COLUMNS = ["id", "label", "kind", "text", "pixels", "shape", "signal", "features"]

@@ -22,6 +22,7 @@ from .sections.cartography import cartography_html
 from .sections.comparison import strategy_comparison_html
 from .sections.correlations import correlations_html
 from .sections.curves import learning_curves_html
+from .sections.examples import examples_html
 from .sections.fits import fits_html
 from .sections.metrics import metrics_html
 from .sections.profile import profile_html
@@ -38,6 +39,7 @@ SECTIONS = (
     ("strategy-comparison", "Strategy comparison by fitted curves", "Strategy comparison"),
     ("metrics", "Metrics by strategy and budget", "Metrics"),
     ("cartography", "Data map (dataset cartography)", "Data map"),
+    ("examples", "Examples", "Examples"),
     ("scores", "Score distributions", "Scores"),
     ("correlations", "Score correlations", "Correlations"),
     ("calibration", "Calibration of the full-data model", "Reliability"),
@@ -169,9 +171,9 @@ def header_html(run: RunData) -> str:
     )
 
 
-def nav_html() -> str:
-    """The sticky table of contents; it wraps onto a second line on narrow screens."""
-    links = "".join(f'<a href="#{sid}">{esc(short)}</a>' for sid, _, short in SECTIONS)
+def nav_html(absent: frozenset[str] = frozenset()) -> str:
+    """The sticky table of contents (without the ``absent`` sections); it wraps onto a second line on narrow screens."""
+    links = "".join(f'<a href="#{sid}">{esc(short)}</a>' for sid, _, short in SECTIONS if sid not in absent)
     return f'<nav class="toc" aria-label="Sections">{links}</nav>'
 
 
@@ -199,6 +201,7 @@ def render(run: RunData) -> str:
         "scores": scores_html(run),
         "correlations": correlations_html(run),
         "cartography": cartography_html(run),
+        "examples": examples_html(run),
         "calibration": calibration_html(run),
         "calibration-scaling": calibration_scaling_html(run),
         "recipes": recipes_html(run),
@@ -209,8 +212,9 @@ def render(run: RunData) -> str:
         f"datafactors report: {run_id}",
         plotly.offline.get_plotlyjs(),
         header_html(run),
-        [section(sid, title, bodies[sid]) for sid, title, _ in SECTIONS],
-        nav_html(),
+        # A section whose body is None has nothing to show for this run (no examples.parquet) and is left out.
+        [section(sid, title, bodies[sid]) for sid, title, _ in SECTIONS if bodies[sid] is not None],
+        nav_html(frozenset(sid for sid, body in bodies.items() if body is None)),
     )
 
 

@@ -80,6 +80,61 @@ pre.config { background: #f6f8fa; border: 1px solid #d8dee4; border-radius: 6px;
 .figure { margin: .5rem 0 1rem; min-width: 0; }
 .grid2 { display: grid; grid-template-columns: repeat(auto-fill, minmax(440px, 1fr)); gap: .75rem; }
 code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .88em; }
+.ex-bar { display: flex; flex-wrap: wrap; align-items: center; gap: .4rem .75rem; margin: .5rem 0; }
+.ex-bar select, .ex-bar input { font: inherit; font-size: .9rem; padding: .2rem .4rem; border: 1px solid #d0d7de;
+  border-radius: 6px; background: #fff; max-width: 100%; }
+.ex-bar input[type=search] { min-width: 16rem; }
+button.ex-btn { font: inherit; font-size: .85rem; padding: .15rem .6rem; border: 1px solid #d0d7de; border-radius: 6px;
+  background: #f6f8fa; cursor: pointer; }
+button.ex-btn:disabled { opacity: .5; cursor: default; }
+.ex-gallery { display: grid; grid-template-columns: repeat(auto-fill, minmax(230px, 1fr)); gap: .6rem; margin: .5rem 0; }
+.ex-card { border: 1px solid #d8dee4; border-radius: 8px; padding: .5rem .6rem; background: #fff; cursor: pointer;
+  min-width: 0; font-size: .85rem; }
+.ex-card:hover, .ex-card:focus, .ex-card.ex-hit { border-color: #0969da; box-shadow: 0 0 0 2px #ddf4ff; outline: none; }
+.ex-card.rep { border-color: #1a7f37; }
+.ex-draw { display: flex; justify-content: center; align-items: center; min-height: 28px; margin-bottom: .3rem; }
+.ex-draw canvas { display: block; border: 1px solid #eaeef2; max-width: 100%; }
+.ex-head { display: flex; flex-wrap: wrap; gap: .1rem .5rem; align-items: baseline; }
+.ex-id { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; word-break: break-all; }
+.ex-label { background: #ddf4ff; color: #0550ae; border-radius: 999px; padding: 0 .45rem; font-size: .78rem; }
+.ex-val { color: #57606a; margin-left: auto; font-variant-numeric: tabular-nums; }
+.ex-detail { color: #9a6700; font-size: .8rem; }
+.ex-scores { color: #57606a; font-size: .76rem; line-height: 1.35; font-variant-numeric: tabular-nums; }
+.ex-textbox { text-align: left; white-space: pre-wrap; word-break: break-word; font-size: .85rem; width: 100%; margin: 0; }
+.ex-textbox > summary { font-weight: 400; }
+.ex-textbox[open] .ex-snip { display: none; }
+.ex-toggle::after { content: "more"; color: #0969da; font-size: .8rem; margin-left: .3rem; }
+.ex-textbox[open] .ex-toggle::after { content: "less"; }
+.ex-feat { display: grid; grid-template-columns: max-content 1fr; gap: 0 .6rem; margin: 0; font-size: .78rem; width: 100%; }
+.ex-feat dt { color: #57606a; }
+.ex-feat dd { margin: 0; text-align: right; word-break: break-word; }
+.ex-cluster { grid-column: 1 / -1; border: 1px dashed #d0d7de; border-radius: 8px; padding: .4rem .6rem; }
+.ex-cluster-head { font-weight: 600; font-size: .88rem; margin-bottom: .3rem; }
+.ex-members { display: flex; gap: .6rem; overflow-x: auto; }
+.ex-members .ex-card { flex: 0 0 230px; }
+.ex-table th.sortable { cursor: pointer; user-select: none; }
+.ex-table th[aria-sort=ascending]::after { content: " ▲"; }
+.ex-table th[aria-sort=descending]::after { content: " ▼"; }
+.ex-table tbody tr { cursor: pointer; }
+.ex-table td.preview { max-width: 22rem; }
+.ex-table td.preview .ex-draw { justify-content: flex-start; margin: 0; }
+.ex-table td.preview .ex-textbox { font-size: .8rem; }
+.ex-panel { position: fixed; top: 0; right: 0; bottom: 0; width: min(440px, 94vw); z-index: 30; background: #fff;
+  border-left: 1px solid #d0d7de; box-shadow: -6px 0 18px rgba(31, 35, 40, .15); padding: .8rem 1rem 2rem;
+  overflow-y: auto; }
+.ex-panel[hidden] { display: none; }
+.ex-panel h3 { margin-top: 0; }
+.ex-panel h4 { margin: .8rem 0 .3rem; font-size: .95rem; }
+.ex-close { position: absolute; top: .5rem; right: .6rem; }
+.ex-panel-id { font-size: 1rem; word-break: break-all; }
+dl.ex-kv { display: grid; grid-template-columns: max-content 1fr; gap: .05rem .8rem; margin: .4rem 0; font-size: .85rem; }
+dl.ex-kv dt { color: #57606a; }
+dl.ex-kv dd { margin: 0; font-variant-numeric: tabular-nums; word-break: break-word; }
+ul.ex-how { margin: -.4rem 0 .6rem; padding-left: 1.3rem; font-size: .85rem; color: #57606a; }
+ul.ex-links { padding-left: 1.1rem; margin: .3rem 0; font-size: .86rem; }
+ul.ex-links li { margin: .2rem 0; }
+button.ex-link { background: none; border: none; color: #0969da; padding: 0; cursor: pointer; font: inherit;
+  text-decoration: underline; }
 @media print { nav.toc { position: static; } }
 """
 

@@ -46,6 +46,8 @@ DERIVED = (
 PARQUET_COLUMNS: dict[str, tuple[str, ...]] = {
     "scores": ("id",),
     "predictions": ("eval_set", "label"),
+    "examples": ("id", "kind"),
+    "example_views": ("view", "title", "rank", "id"),
 }
 
 
@@ -68,6 +70,8 @@ class RunData:
     summary: pd.DataFrame | None = None
     scores: pd.DataFrame | None = None
     predictions: pd.DataFrame | None = None
+    examples: pd.DataFrame | None = None
+    example_views: pd.DataFrame | None = None
     problems: dict[str, str] = field(default_factory=dict)
 
     def why(self, key: str) -> str:
