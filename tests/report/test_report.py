@@ -314,10 +314,13 @@ def test_sections_and_figures(full):
     _, html = full
     positions = [html.index(f"<h2>{title}</h2>") for title in SECTION_TITLES]
     assert positions == sorted(positions)
-    # learning curves (ID, OOD) + score histograms + correlation heatmap + data map
-    # + reliability (ID, OOD) + temperature-scaling bin sweep
-    assert _n_figures(html) == 8
+    # learning curves (ID, OOD) + metrics small multiples (ID, OOD) + score histograms
+    # + correlation heatmap + data map + reliability (ID, OOD) + temperature-scaling bin sweep
+    assert _n_figures(html) == 10
     assert "<details" in html and "Resolved configuration (config.yaml)" in html
+    metrics = html.split("<h2>Metrics by strategy and budget</h2>")[1].split("<h2>")[0]
+    assert 'id="fig-metrics-0"' in metrics and 'id="fig-metrics-1"' in metrics  # plots first
+    assert metrics.index('id="fig-metrics-0"') < metrics.index("<details><summary>Table:") < metrics.index("<table")
 
 
 def test_header(full):
@@ -421,14 +424,14 @@ def test_escapes_data_strings(tmp_path):
     assert "<details open>" in trials
     first_row = trials.split("<tbody>")[1].split("</tr>")[0]
     assert 'class="failed"' in first_row and "kcenter-0.1-9" in first_row
-    assert _n_figures(html) == 8
+    assert _n_figures(html) == 10
 
 
 def test_missing_predictions(tmp_path):
     html = build_report(make_run(tmp_path, predictions=False)).read_text(encoding="utf-8")
     calib = html.split("<h2>Calibration of the full-data model</h2>")[1].split("<h2>")[0]
     assert "predictions.parquet is missing" in calib
-    assert _n_figures(html) == 5  # no reliability diagrams and no bin sweep
+    assert _n_figures(html) == 7  # no reliability diagrams and no bin sweep
 
 
 def test_missing_fits(tmp_path):
@@ -437,7 +440,7 @@ def test_missing_fits(tmp_path):
     assert "has no table &#x27;fits&#x27;" in summary
     assert "has the best mean ID test accuracy" in summary  # the rest of the summary still works
     assert "No fitted curves" in html
-    assert _n_figures(html) == 8
+    assert _n_figures(html) == 10
 
 
 def test_running_run_without_results(tmp_path):
@@ -524,4 +527,4 @@ def test_older_run_folder_gets_notes_then_a_full_report_from_rebuild_report(tmp_
     html = rebuild_report(run).read_text(encoding="utf-8")
     assert "has no table" not in html.replace(plotly.offline.get_plotlyjs(), "")
     assert "has the best mean ID test accuracy" in html and "Extrapolations use the fits for" in html
-    assert _n_figures(html) == 8
+    assert _n_figures(html) == 10

@@ -291,6 +291,34 @@ def score_histograms(scores: pd.DataFrame, cols: list[str]) -> go.Figure:
     return fig
 
 
+def metrics_small_multiples(sub: pd.DataFrame, metrics: list[str], eval_set: str) -> go.Figure:
+    """One subplot per metric: mean over seeds (± std as error bars) against the budget, a line per strategy."""
+    ncols = min(3, len(metrics))
+    nrows = math.ceil(len(metrics) / ncols)
+    fig = make_subplots(rows=nrows, cols=ncols, subplot_titles=[esc(m) for m in metrics],
+                        horizontal_spacing=0.08, vertical_spacing=0.18)  # fmt: skip
+    strategies = order_strategies(sub["strategy"].unique())
+    colors = strategy_colors(strategies)
+    for i, m in enumerate(metrics):
+        for s in strategies:
+            d = sub[(sub["metric"] == m) & (sub["strategy"] == s)].sort_values("budget")
+            if d.empty:
+                continue
+            std = d["std"].astype(float).fillna(0.0).to_numpy()
+            fig.add_trace(
+                go.Scatter(
+                    x=d["budget"].astype(float), y=d["mean"].astype(float), mode="lines+markers", name=esc(s),
+                    legendgroup=esc(s), showlegend=i == 0, line=dict(color=colors[s]),
+                    error_y=dict(type="data", array=std, visible=bool((std > 0).any())),
+                    hovertemplate=f"{esc(s)}<br>budget %{{x}}<br>{esc(m)} %{{y:.4g}}<extra></extra>",
+                ),
+                row=i // ncols + 1, col=i % ncols + 1,
+            )  # fmt: skip
+    _layout(fig, f"{esc(eval_label(eval_set))}: metrics by budget (mean ± std over seeds)", 110 + 240 * nrows)
+    fig.update_annotations(font_size=12)
+    return fig
+
+
 def _hover_value(v: object) -> str:
     if isinstance(v, float | np.floating) and np.isposinf(v):
         return "+∞"

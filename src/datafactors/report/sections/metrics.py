@@ -6,6 +6,7 @@ import math
 
 import pandas as pd
 
+from .._figures import fig_html, metrics_small_multiples
 from .._html import esc, fmt_budget, fmt_int, fmt_num, is_missing, missing, note, table
 from .._labels import HIGHER_IS_BETTER, eval_label, order_eval_sets, order_metrics, order_strategies
 
@@ -21,11 +22,12 @@ def metrics_html(agg: pd.DataFrame | None, problem: str) -> str:
         return missing(problem)
     out = [
         note(
-            "Mean ± standard deviation over seeds (one value when a cell has a single seed). "
-            "Bold: the best strategy at that budget (highest accuracy; lowest NLL, Brier and ECE)."
+            "Each metric against the budget, one line per strategy (mean ± standard deviation over "
+            "seeds); the numbers are in the table folded below each plot, where bold marks the best "
+            "strategy at that budget (highest accuracy; lowest NLL, Brier and ECE)."
         )
     ]
-    for es in order_eval_sets(["id_test", "ood_test", *agg["eval_set"]]):
+    for k, es in enumerate(order_eval_sets(["id_test", "ood_test", *agg["eval_set"]])):
         sub = agg[agg["eval_set"] == es]
         out.append(f"<h3>{esc(eval_label(es))}</h3>")
         if sub.empty:
@@ -58,5 +60,10 @@ def metrics_html(agg: pd.DataFrame | None, problem: str) -> str:
                 if (b, m) in best and math.isclose(row["mean"], best[(b, m)], rel_tol=0, abs_tol=1e-12):
                     cell_cls[(r, 4 + c)] = "best"
             rows.append([fmt_budget(b), n_train, esc(s), seeds, *cells])
-        out.append(table(headers, rows, text_cols=(2,), cell_classes=cell_cls))
+        out.append(fig_html(metrics_small_multiples(sub, metrics, es), f"fig-metrics-{k}"))
+        out.append(
+            f"<details><summary>Table: {esc(eval_label(es))} metrics by strategy and budget</summary>"
+            + table(headers, rows, text_cols=(2,), cell_classes=cell_cls)
+            + "</details>"
+        )
     return "\n".join(out)
