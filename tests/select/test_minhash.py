@@ -1,5 +1,6 @@
 """MinHash near-duplicates: exact modular arithmetic, determinism, recall/precision vs exact Jaccard."""
 
+import hashlib
 import subprocess
 import sys
 
@@ -93,16 +94,136 @@ def test_shingles_word_and_char_units():
     assert mh.shingle_hashes("")[0] != mh.shingle_hashes(" a ")[0]
 
 
+def test_space_list_is_what_str_isspace_holds_for():
+    assert list(mh._SPACES) == [c for c in range(0x110000) if chr(c).isspace()]
+
+
+def _stream_docs(cp, start, end):
+    if cp.dtype == np.uint8:
+        return [bytes(cp[a:b]).decode("ascii") for a, b in zip(start, end, strict=True)]
+    return [
+        cp[a:b].astype("<u4").tobytes().decode("utf-32-le", "surrogatepass") for a, b in zip(start, end, strict=True)
+    ]
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        ["a b", "  lead", "trail  ", "", "   ", "in \t\n side", "\x1c\x1dx\x1fy\x0b", "x"],  # ASCII: bytes path
+        ["nul\x00 inside", "  ", "a\x00\x00b  c", ""],  # ASCII with NUL: the numpy path
+        ["\u00e9t\u00e9  \u3000 x", "\u2028a\u2029", "", " \u00a0 ", "\ufb01n \U0001d400", "\ud800 x", "\u0301a"],
+        [""],
+        ["   "],
+    ],
+)
+def test_block_stream_equals_normalised(texts):
+    cp, start, end = mh._block_stream(texts)
+    assert _stream_docs(cp, start, end) == mh._normalised(texts)
+    assert (start[1:] >= end[:-1]).all()
+    gap = cp[end[:-1][(end > start)[:-1] & (end < len(cp))[:-1]]]
+    assert (gap == 32).all()  # a space closes every non-empty document but the last
+
+
+def _reference_shingles(text, unit, n):
+    """The shingle hashes from their definition, with Python ints (module notes, step 2)."""
+    t = normalize_text(text)
+    units = t.split(" ") if unit == "word" and t else ([] if unit == "word" else list(t))
+    joiner = " " if unit == "word" else ""
+    grams = [joiner.join(units[i : i + n]) for i in range(len(units) - n + 1)] or [t]
+    out = []
+    for g in grams:
+        h = (sum((ord(c) + 1) * pow(mh._BASE, i, 1 << 64) for i, c in enumerate(g)) + len(g)) % (1 << 64)
+        out.append(int(mh._splitmix(np.array([h], dtype=np.uint64))[0]))
+    return out
+
+
+@pytest.mark.parametrize("unit, n", [("word", 5), ("word", 1), ("char", 3), ("char", 1)])
+def test_block_shingles_match_the_definition(unit, n):
+    texts = [
+        "The cat  sat on the mat, and then it slept",
+        "",
+        "a b",
+        "\u00c9cole \ufb01ne  x",
+        "one two three four five",
+    ]
+    cp, start, end = mh._block_stream(texts)
+    h, off = mh._stream_shingles(cp, start, end, unit, n)
+    for d, t in enumerate(texts):
+        assert h[off[d] : off[d + 1]].tolist() == _reference_shingles(t, unit, n)
+
+
+@pytest.mark.parametrize("num_perm", [7, 128, 256])
+def test_screen_equals_exact_on_long_repeated_and_one_shingle_documents(num_perm):
+    rng = np.random.default_rng(num_perm)
+    docs = [
+        " ".join(_doc(rng, 3000)),  # more shingles than a tile: cut into pieces
+        " ".join(["same five words here now"] * 400),  # repeated shingles: every minimum is a tie
+        "short",
+        " ".join(VOCAB[i] for i in rng.integers(0, 20, 700)),  # small vocabulary: many repeats
+    ] + [" ".join(_doc(rng, int(rng.integers(1, 60)))) for _ in range(50)]
+    aff = mh._Affine(*mh._permutations(num_perm, 1))
+    norm = mh._normalised(docs)
+    h, off = mh._block_shingles(norm, "word", 5)
+    assert np.array_equal(
+        mh._block_signatures(norm, "word", 5, aff, num_perm),
+        mh._exact_signatures(h >> np.uint64(3), off, aff, num_perm),
+    )
+
+
 # ---------------------------------------------------------------- determinism
 
 
 def test_signatures_deterministic_per_seed_and_thread_count():
     rng = np.random.default_rng(1)
-    docs = [" ".join(_doc(rng, 120)) for _ in range(2100)]  # three blocks
+    docs = [" ".join(_doc(rng, int(rng.integers(1, 240)))) for _ in range(3100)]  # four blocks
+    docs[5] = " ".join(_doc(rng, 2500))  # pieces
+    docs[1500] = "caf\u00e9 " * 40  # a non-ASCII block
     a = minhash_signatures(docs, seed=4, n_jobs=1)
-    assert a.shape == (2100, 128) and a.dtype == np.uint64 and int(a.max()) < MERSENNE_61
-    assert np.array_equal(a, minhash_signatures(docs, seed=4, n_jobs=2))
+    assert a.shape == (3100, 128) and a.dtype == np.uint64 and int(a.max()) < MERSENNE_61
+    for jobs in (2, 3):
+        assert np.array_equal(a, minhash_signatures(docs, seed=4, n_jobs=jobs))
+    assert np.array_equal(a[1024:2048], minhash_signatures(docs[1024:2048], seed=4))  # blocks do not matter
     assert not np.array_equal(a[:10], minhash_signatures(docs[:10], seed=5))
+
+
+def test_overlapping_calls_agree_and_give_the_blas_threads_back():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from concurrent.futures import ThreadPoolExecutor
+
+    def blas_threads():
+        return [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+
+    before = blas_threads()
+    rng = np.random.default_rng(3)
+    docs = [" ".join(_doc(rng, 150)) for _ in range(1500)]
+    with ThreadPoolExecutor(3) as pool:
+        outs = list(pool.map(lambda j: minhash_signatures(docs, n_jobs=1 + j % 2), range(4)))
+    assert all(np.array_equal(outs[0], o) for o in outs[1:])
+    assert blas_threads() == before
+
+
+def _pinned_texts():
+    rng = np.random.default_rng(2024)
+    vocab = [f"w{i}" for i in range(300)] + ["\u00e9", "\ufb01n", "\u03a3\u0391\u03a3", "\u00a0", "tab\tbed", "\uff21"]
+    texts = ["", "   ", "a", "a b c d", "The  cat\tsat on\nthe mat", "x" * 3000]
+    for _ in range(200):
+        texts.append(" ".join(vocab[i] for i in rng.integers(0, len(vocab), int(rng.integers(1, 400)))))
+    texts.append(" ".join(["rep rep rep"] * 900))  # repeated shingles, longer than a tile
+    return texts
+
+
+@pytest.mark.parametrize(
+    "unit, ngram, num_perm, seed, digest, doc4",
+    [
+        ("word", 5, 128, 0, "26f3cbcc8cb581ffe835fe8e", [1462512792307956233, 268944338386696118, 1009594058073364492]),
+        ("char", 3, 64, 11, "2b431934878e3dadc70bc336", [59403692562568822, 125998854633439371, 59686879919868073]),
+    ],
+)
+def test_signature_values_are_pinned(unit, ngram, num_perm, seed, digest, doc4):
+    # values of the first implementation (per-document float screen): any speed-up must keep them
+    sig = minhash_signatures(_pinned_texts(), unit=unit, ngram=ngram, num_perm=num_perm, seed=seed)
+    assert sig[4, :3].tolist() == doc4
+    assert hashlib.sha256(sig.astype("<u8").tobytes()).hexdigest()[:24] == digest
 
 
 def test_signatures_equal_across_processes():
@@ -175,6 +296,48 @@ def test_a_pair_at_jaccard_one_half_is_not_merged():
     j = _jaccard(base, other)
     assert 0.3 < j < 0.6
     assert near_duplicate_clusters([" ".join(base), " ".join(other)]).empty
+
+
+def _reference_band_keys(sig, bands, rows):
+    mult = mh._splitmix(np.arange(1, rows + 1, dtype=np.uint64)) | np.uint64(1)
+    keys = np.empty((bands, len(sig)), dtype=np.uint64)
+    for band in range(bands):
+        k = np.zeros(len(sig), dtype=np.uint64)
+        for j in range(rows):
+            k = mh._splitmix(k ^ sig[:, band * rows + j] * mult[j])
+        keys[band] = k
+    return keys
+
+
+def _reference_candidates(sig, bands, rows, between=None):
+    out = set()
+    for band in range(bands):
+        buckets = {}
+        for i, row in enumerate(map(tuple, sig[:, band * rows : (band + 1) * rows])):
+            buckets.setdefault(row, []).append(i)
+        for members in buckets.values():
+            m = np.array(members)
+            side = None if between is None else between[m]
+            out.update(map(tuple, mh.bucket_pairs(m, side).tolist()))
+    pairs = {(min(i, j), max(i, j)) for i, j in out if i != j}
+    if between is not None:
+        pairs = {(i, j) for i, j in pairs if between[i] != between[j]}
+    return sorted(pairs)
+
+
+def test_candidate_pairs_and_band_keys_match_references():
+    rng = np.random.default_rng(8)
+    base = [_doc(rng, 80) for _ in range(60)]
+    texts = [" ".join(d) for d in base]
+    texts += [" ".join(_edit(rng, base[i % 60], 1)) for i in range(120)]  # buckets of 2..4
+    texts += [texts[3]] * 40 + [texts[4]] * 5  # a bucket above _ALL_PAIRS: chains
+    sig = minhash_signatures(texts, num_perm=32, seed=2)
+    assert np.array_equal(mh.band_keys(sig, 8, 4), _reference_band_keys(sig, 8, 4))
+    side = rng.random(len(texts)) < 0.4
+    for between in (None, side):
+        got = mh.candidate_pairs(sig, 8, 4, between=between)
+        assert got.dtype == np.int64 and got.shape[1] == 2
+        assert [tuple(p) for p in got.tolist()] == _reference_candidates(sig, 8, 4, between)
 
 
 def test_banding_probability_matches_the_empirical_candidate_rate():

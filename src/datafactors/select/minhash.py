@@ -15,7 +15,9 @@ Method (Broder 1997; Lee et al. 2022; defaults as in ``METHODS.md``):
    ``a_p`` in [1, p), ``b_p`` in [0, p) drawn from ``np.random.default_rng(seed)``; the
    signature of a document is ``min`` over its shingles of every ``h_p``. The 122-bit product
    is computed exactly in uint64 from 30/31-bit halves (``2^61 = 1 mod p`` folds the high
-   part back), for a block of shingles times all P functions at once.
+   part back). Only the minimum needs it: a float64 GEMM screens every shingle x function,
+   ``minimum.reduceat`` finds each document's float minimum, and only that shingle (or, at a
+   near tie, every shingle of the document) is evaluated exactly, so the values are exact.
 4. **LSH.** The signature is cut into ``bands`` bands of ``rows`` rows; two documents are
    candidates when all rows of any band are equal (probability ``1 - (1 - s^r)^b`` at
    Jaccard ``s``; 16 x 8 puts the 50% point near 0.71).
@@ -40,8 +42,11 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import numbers
 import os
+import threading
 import unicodedata
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -81,15 +86,31 @@ _U3, _U30, _U31, _U61 = (np.uint64(v) for v in (3, 30, 31, 61))
 _BASE = 0x9E3779B97F4A7C15  # odd: invertible modulo 2^64
 _BASE_INV = pow(_BASE, -1, 1 << 64)
 _DOC_BLOCK = 1024  # documents per shingling block
-_ROW_BLOCK = 256  # shingles per signature tile (a tile is 256 x P uint64: 256 KiB at P = 128)
-_TILE_ROWS = 2048  # shingles per float-screen tile (whole documents)
+_ROW_BLOCK = 256  # shingles per exact tile (a tile is 256 x P uint64: 256 KiB at P = 128)
+_TILE_SIZE = 1 << 17  # values per float-screen tile: 1024 shingles x 128 functions in float64 (1 MiB) stay in L2
 _ALL_PAIRS = 32  # band buckets up to this size verify every pair
 _PAIR_BLOCK = 1 << 16
-# The float screen: v = frac(xh c/p + xl a/p + b/p + EPS) is within [h/p, h/p + 2 EPS] (mod 1) of the
-# exact h/p; float64 rounding of the three products and sums stays below 2^-19.5 for xh < 2^30,
-# xl < 2^31, so EPS = 2^-18 leaves a margin of 2x.
-_EPS = 2.0**-18
-_WRAP = np.uint64(MERSENNE_61 - (1 << 46))  # exact values this close to p may have wrapped past 1
+_KEY_BLOCK = 1 << 17  # signature values per band-key chunk (1 MiB)
+# The float screen (see _screen_signatures): with x = x2 2^40 + x1 2^20 + x0 and w_k = frac(2^(20k) a / p),
+# V = x2 w2 + x1 w1 + x0 w0 + (2^24 + b/p + EPS) lies in [2^24, 2^25), so its float64 mantissa holds
+# frac(V) in units of 2^-28 exactly; frac(V) is within EPS of h/p + EPS (mod 1). Rounding: three sums
+# below 2^25 (2^-29 each), the constant's rounding (2^-29) and the products and weights (< 2^-31 in all):
+# < 2^-26.8, so EPS = 2^-25 leaves a margin of 3.5x.
+_MAGIC = 2.0**24
+_EPS = 2.0**-25
+_FRAC_BITS = 28  # frac(V) in units of 2^-28: the low 28 mantissa bits
+_KEY_SHIFT = np.uint64(64 - _FRAC_BITS)  # key = frac bits << 36 | row in the tile
+_ROW_MASK = np.uint64((1 << (64 - _FRAC_BITS)) - 1)
+_TIE_KEY = np.uint64((int(2 * _EPS * 2**_FRAC_BITS) + 1) << (64 - _FRAC_BITS))  # 2 EPS, + 1, in key units
+_MAX = np.uint64(np.iinfo(np.uint64).max)
+_WRAP = np.uint64(MERSENNE_61 - (1 << 40))  # exact values this close to p may have wrapped past 1
+_M20 = np.uint64((1 << 20) - 1)
+_U20, _U40 = np.uint64(20), np.uint64(40)
+# the characters str.isspace() holds for (what str.split() splits on); a test checks the list
+_SPACES = (9, 10, 11, 12, 13, 28, 29, 30, 31, 32, 133, 160, 5760, *range(8192, 8203), 8232, 8233, 8239, 8287, 12288)
+_SPACE_TABLE = np.zeros(_SPACES[-1] + 2, dtype=bool)
+_SPACE_TABLE[list(_SPACES)] = True
+_ASCII_FOLD = bytes.maketrans(bytes(c for c in _SPACES if c < 128), b" " * sum(c < 128 for c in _SPACES))
 
 
 # ---------------------------------------------------------------- parameters
@@ -185,25 +206,31 @@ class _Affine:
     ``m = xh c_h + xl a_h < 2^62`` and ``n = xh c_l + xl a_l < 2^63``, and
     ``m 2^31 = ((m << 31) & p) + (m >> 30) (mod p)``. Every intermediate fits in uint64.
 
-    ``weights`` (3, P) float64 holds ``c / p``, ``a / p`` and ``b / p + EPS`` (each correctly
-    rounded) for the float screen of :func:`_block_signatures`.
+    ``screen`` (4, P) float64 holds the weights of the float screen of
+    :func:`_screen_signatures`: ``frac(2^40 a / p)``, ``frac(2^20 a / p)``, ``a / p`` and
+    ``2^24 + b / p + EPS``, each correctly rounded (the last one to the 2^-28 grid).
     """
 
     def __init__(self, a: np.ndarray, b: np.ndarray):
+        from fractions import Fraction
+
         a = np.asarray(a, dtype=np.uint64)
         b = np.asarray(b, dtype=np.uint64)
         c = np.array([(int(v) << 31) % MERSENNE_61 for v in a], dtype=np.uint64)
         self.ah, self.al = a >> _U31, a & _M31
         self.ch, self.cl = c >> _U31, c & _M31
         self.b = b
-        self.weights = np.array(
+        p = MERSENNE_61
+        # int / int and Fraction -> float are correctly rounded in CPython
+        self.screen = np.array(
             [
-                [int(v) / MERSENNE_61 for v in c],
-                [int(v) / MERSENNE_61 for v in a],
-                [int(v) / MERSENNE_61 + _EPS for v in b],
+                [((int(v) << 40) % p) / p for v in a],
+                [((int(v) << 20) % p) / p for v in a],
+                [int(v) / p for v in a],
+                [float(Fraction(int(_MAGIC)) + Fraction(int(v), p) + Fraction(_EPS)) for v in b],
             ],
             dtype=np.float64,
-        ).reshape(3, len(a))
+        ).reshape(4, len(a))
 
     def apply(self, xh: np.ndarray, xl: np.ndarray, cols: Any = slice(None)) -> np.ndarray:
         """(len(x), P') values ``(a x + b) mod p``; ``xh``, ``xl`` are (len(x), 1) uint64."""
@@ -220,6 +247,12 @@ class _Affine:
     def apply_pairs(self, x: np.ndarray, j: np.ndarray) -> np.ndarray:
         """(m,) values ``(a_{j_i} x_i + b_{j_i}) mod p``."""
         return _affine_core(x >> _U31, x & _M31, self.ah[j], self.al[j], self.ch[j], self.cl[j], self.b[j])
+
+
+@functools.lru_cache(maxsize=8)
+def _affine(num_perm: int, seed: int) -> _Affine:
+    """The hash functions of (num_perm, seed), built once (they are only read)."""
+    return _Affine(*_permutations(num_perm, seed))
 
 
 def mod_mersenne_affine(x: Any, a: Any, b: Any) -> np.ndarray:
@@ -285,6 +318,19 @@ def _powers(base: int, n: int, key: str) -> np.ndarray:
     return have[:n]
 
 
+def _lengths(n: int) -> np.ndarray:
+    """``sum_{t<l} B^t + l`` modulo 2^64 for l = 0 .. n-1: what the ``+ 1`` of every code point and the
+    length add to a shingle's hash (cached, grown by doubling)."""
+    have = _POW_CACHE.get("len")
+    if have is None or len(have) < n:
+        size = max(n, 2 * (0 if have is None else len(have)), 1 << 10)
+        have = np.zeros(size, dtype=np.uint64)
+        np.cumsum(_powers(_BASE, size - 1, "base"), out=have[1:])
+        have += np.arange(size, dtype=np.uint64)
+        _POW_CACHE["len"] = have
+    return have[:n]
+
+
 def _splitmix(z: np.ndarray) -> np.ndarray:
     z ^= z >> np.uint64(30)
     z *= np.uint64(0xBF58476D1CE4E5B9)
@@ -294,8 +340,25 @@ def _splitmix(z: np.ndarray) -> np.ndarray:
     return z
 
 
+def _splitmix_into(z: np.ndarray, t: np.ndarray) -> None:
+    """:func:`_splitmix` in place, with ``t`` (z's shape) as scratch."""
+    np.right_shift(z, np.uint64(30), out=t)
+    z ^= t
+    z *= np.uint64(0xBF58476D1CE4E5B9)
+    np.right_shift(z, np.uint64(27), out=t)
+    z ^= t
+    z *= np.uint64(0x94D049BB133111EB)
+    np.right_shift(z, np.uint64(31), out=t)
+    z ^= t
+
+
+def _text_error(t: Any, row: int) -> DataError:
+    kind = "missing" if t is None or (isinstance(t, float) and np.isnan(t)) else type(t).__name__
+    return DataError(f"text at row {row} is {kind}, expected a string")
+
+
 def _normalised(texts: Sequence[Any], offset: int = 0) -> list[str]:
-    """:func:`datafactors.featurize.normalize_text` of every text, 4x faster on long texts.
+    """:func:`datafactors.featurize.normalize_text` of every text (the reference for :func:`_block_stream`).
 
     ``str.split()`` splits on exactly the characters that ``re``'s ``\\s`` matches (those
     for which ``str.isspace`` holds), so joining its pieces with one space equals folding
@@ -305,56 +368,124 @@ def _normalised(texts: Sequence[Any], offset: int = 0) -> list[str]:
     out = []
     for i, t in enumerate(texts):
         if not isinstance(t, str):
-            kind = "missing" if t is None or (isinstance(t, float) and np.isnan(t)) else type(t).__name__
-            raise DataError(f"text at row {offset + i} is {kind}, expected a string")
+            raise _text_error(t, offset + i)
         out.append(" ".join(nfkc("NFKC", t).lower().split()))
     return out
 
 
-def _block_shingles(norm: list[str], unit: str, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """(shingle hashes (S,) uint64, start offset of every document's shingles (docs + 1,))."""
-    lens = np.fromiter((len(t) for t in norm), dtype=np.int64, count=len(norm))
-    cp = np.frombuffer("".join(norm).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    L = len(cp)
-    ends = np.cumsum(lens)
-    starts = ends - lens
-    H = np.zeros(L + 1, dtype=np.uint64)
-    if L:
-        np.cumsum((cp.astype(np.uint64) + np.uint64(1)) * _powers(_BASE, L, "base"), out=H[1:])
-    ndoc = len(norm)
-    if unit == "word":
-        nonempty = lens > 0
-        sp = np.flatnonzero(cp == 32)
-        ws = np.sort(np.concatenate([starts[nonempty], sp + 1]))
-        we = np.sort(np.concatenate([sp, ends[nonempty]]))
-        wdoc = np.searchsorted(ends, ws, side="right")
-        nwords = np.bincount(wdoc, minlength=ndoc)
-        first = np.cumsum(nwords) - nwords
-        local = np.arange(len(ws)) - first[wdoc]
-        ok = local <= nwords[wdoc] - n
-        s_start = ws[ok]
-        s_end = we[np.flatnonzero(ok) + (n - 1)]
-        s_doc = wdoc[ok]
-        short = np.flatnonzero(nwords < n)
+def _block_stream(texts: Sequence[Any], offset: int = 0, *, normalise: bool = True):
+    """The normalised documents of a block as one code-point stream, whitespace folded without a
+    Python string per word.
+
+    Each text is NFKC-normalised and lower-cased one by one (both act per character, with
+    context only inside a text); whitespace runs (``str.isspace``) become one space and the
+    ends are stripped, as ``" ".join(t.split())`` does: for an all-ASCII block by ``bytes``
+    methods on the block joined with NUL separators (when no text holds a NUL), otherwise in
+    numpy on the code points. ``normalise=False`` only folds (for texts already normalised).
+
+    Returns
+    -------
+    cp : (L,) uint8 (an all-ASCII block) or uint32 code points.
+    start, end : (n,) int64, every document's range in ``cp``: ``cp[start[d]:end[d]]`` is the
+        normalised document ``d``; the ranges are in order and a space follows every non-empty
+        one but the last, so a word (a space-free run) never spans two documents.
+    """
+    nfkc = unicodedata.normalize
+    docs = []
+    for i, t in enumerate(texts):
+        if not isinstance(t, str):
+            raise _text_error(t, offset + i)
+        if normalise:  # ASCII is its own NFKC form (and isascii is O(1))
+            t = t.lower() if t.isascii() else nfkc("NFKC", t).lower()
+        docs.append(t)
+    ndoc = len(docs)
+    if ndoc == 0:
+        return np.empty(0, dtype=np.uint8), np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    joined = "\x00".join(docs)
+    if joined.isascii() and joined.count("\x00") == ndoc - 1:  # isascii is a flag of the str: O(1)
+        b = joined.encode("ascii").translate(_ASCII_FOLD)  # every ASCII space character -> b" "
+        while b"  " in b:
+            b = b.replace(b"  ", b" ")
+        b = b.replace(b" \x00", b"\x00").replace(b"\x00 ", b"\x00").strip(b" ")
+        z = np.flatnonzero(np.frombuffer(b, dtype=np.uint8) == 0)
+        cp = np.frombuffer(b.replace(b"\x00", b" "), dtype=np.uint8)
+        return cp, np.r_[0, z + 1], np.r_[z, len(cp)]
+    lens = np.fromiter(map(len, docs), dtype=np.int64, count=ndoc)
+    joined = " " + " ".join(docs) + " "
+    if joined.isascii():
+        raw = np.frombuffer(joined.encode("ascii"), dtype=np.uint8)
+        ws = _SPACE_TABLE[raw]
     else:
-        pos = np.arange(L)
-        pdoc = np.repeat(np.arange(ndoc), lens)
-        ok = pos + n <= ends[pdoc]
-        s_start = pos[ok]
+        raw = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        ws = _SPACE_TABLE[np.minimum(raw, len(_SPACE_TABLE) - 1)]
+    keep = np.empty(len(raw), dtype=bool)  # a space is kept where a non-space follows it
+    np.logical_and(ws[:-1], ws[1:], out=keep[:-1])
+    keep[-1] = True  # the closing separator
+    np.logical_not(keep, out=keep)
+    before = np.zeros(len(raw) + 1, dtype=np.int64)
+    np.cumsum(keep, out=before[1:])
+    s = np.cumsum(lens + 1) - lens  # raw start of every document (after its separator)
+    start, end = before[s], before[s + lens]
+    cp = raw[keep]
+    cp[ws[keep]] = 32
+    lead = start < end  # a document's range may open on the kept end of a run: not its text
+    lead[lead] = cp[start[lead]] == 32
+    start += lead
+    return cp, start, end
+
+
+def _stream_shingles(cp: np.ndarray, start: np.ndarray, end: np.ndarray, unit: str, n: int):
+    """(shingle hashes (S,) uint64, start offset of every document's shingles (docs + 1,)) of a stream.
+
+    The hash of the code points ``c_s .. c_{e-1}`` is ``splitmix(sum (c_i + 1) B^(i-s) + (e - s))``
+    modulo 2^64, from the prefix sums ``C_k = sum_{i<k} c_i B^i``: ``(C_e - C_s) B^-s`` plus the
+    length's ``sum_{t<e-s} B^t + (e - s)`` (a table), so a shingle's hash does not depend on where
+    it sits.
+    """
+    L, ndoc = len(cp), len(start)
+    C = np.zeros(L + 1, dtype=np.uint64)
+    if L:
+        np.multiply(cp, _powers(_BASE, L, "base"), out=C[1:], dtype=np.uint64)
+        np.cumsum(C[1:], out=C[1:])
+    if unit == "word":
+        gaps = np.r_[-1, np.flatnonzero(cp == 32), L]
+        word = np.diff(gaps) > 1  # a word between two spaces
+        wstart, wend = gaps[:-1][word] + 1, gaps[1:][word]
+        wdoc = np.searchsorted(end, wstart, side="right")
+        nunits = np.bincount(wdoc, minlength=ndoc)
+        m = max(len(wstart) - n + 1, 0)
+        ok = wdoc[:m] == wdoc[n - 1 : n - 1 + m]  # the n-gram's first and last word share a document
+        s_start, s_end, s_doc = wstart[:m][ok], wend[n - 1 : n - 1 + m][ok], wdoc[:m][ok]
+    else:
+        nunits = end - start
+        cnt = np.maximum(nunits - n + 1, 0)
+        first = np.cumsum(cnt) - cnt
+        s_doc = np.repeat(np.arange(ndoc), cnt)
+        s_start = start[s_doc] + (np.arange(len(s_doc)) - first[s_doc])
         s_end = s_start + n
-        s_doc = pdoc[ok]
-        short = np.flatnonzero(lens < n)
-    if len(short):
-        s_start = np.concatenate([s_start, starts[short]])
-        s_end = np.concatenate([s_end, ends[short]])
-        s_doc = np.concatenate([s_doc, short])
-        order = np.argsort(s_doc, kind="stable")
-        s_start, s_end, s_doc = s_start[order], s_end[order], s_doc[order]
-    h = (H[s_end] - H[s_start]) * _powers(_BASE_INV, L + 1, "inv")[s_start]
-    h += (s_end - s_start).astype(np.uint64)  # the length too: the empty shingle is not 0
+    counts = np.maximum(nunits - n + 1, 1)  # a document shorter than n units is one shingle
     offsets = np.zeros(ndoc + 1, dtype=np.int64)
-    np.cumsum(np.bincount(s_doc, minlength=ndoc), out=offsets[1:])
+    np.cumsum(counts, out=offsets[1:])
+    short = np.flatnonzero(nunits < n)
+    if len(short):  # place the short documents' single shingles between the others
+        S = int(offsets[-1])
+        have = np.bincount(s_doc, minlength=ndoc)
+        where = offsets[s_doc] + np.arange(len(s_doc)) - (np.cumsum(have) - have)[s_doc]
+        a, b = np.empty(S, dtype=np.int64), np.empty(S, dtype=np.int64)
+        a[where], b[where] = s_start, s_end
+        a[offsets[short]], b[offsets[short]] = start[short], end[short]
+        s_start, s_end = a, b
+    h = C[s_end]
+    h -= C[s_start]
+    h *= _powers(_BASE_INV, L + 1, "inv")[s_start]
+    length = s_end - s_start
+    h += _lengths(int(length.max()) + 1 if len(length) else 1)[length]
     return _splitmix(h), offsets
+
+
+def _block_shingles(norm: list[str], unit: str, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(shingle hashes (S,) uint64, start offset of every document's shingles (docs + 1,)) of normalised texts."""
+    return _stream_shingles(*_block_stream(norm, normalise=False), unit, n)
 
 
 def shingle_hashes(text: str, *, unit: str = "word", ngram: int = 5) -> np.ndarray:
@@ -385,59 +516,131 @@ def shingle_hashes(text: str, *, unit: str = "word", ngram: int = 5) -> np.ndarr
 # ---------------------------------------------------------------- signatures
 
 
-def _block_signatures(norm: list[str], unit: str, n: int, aff: _Affine, P: int) -> np.ndarray:
-    """Exact signatures of a block of documents, found through a float screen.
+def _pieces(off: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Boundaries (pieces + 1,) of runs of at most ``size`` shingles that never cross a document,
+    and each document's first piece (None where every document is one piece)."""
+    lens = np.diff(off)
+    if not len(lens) or int(lens.max()) <= size:
+        return off, None
+    npc = (lens + size - 1) // size
+    first = np.cumsum(npc) - npc
+    k = np.arange(int(npc.sum())) - np.repeat(first, npc)
+    return np.append(np.repeat(off[:-1], npc) + k * size, off[-1]), first
 
-    For every shingle and hash function a float64 GEMM gives ``v`` within ``2 EPS`` above the
-    exact ``h / p`` (mod 1; see ``_EPS``). The exact minimum is then among the shingles whose
-    ``v`` is within ``2 EPS`` of the document's smallest ``v`` -- about one per document and
-    function -- and only those are evaluated exactly. Where a candidate's exact value lies
-    within ``4 EPS`` of p (its ``v`` may have wrapped past 1), that document and function are
-    recomputed exactly over all its shingles. The result equals :func:`_exact_signatures`.
 
-    Per document and function the float ``argmin`` is evaluated exactly; where another
-    shingle's ``v`` lies within ``2 EPS`` of it (a near tie, about ``S * 2 EPS``, 0.2% at 250
-    shingles) or the exact value may have wrapped, that column is recomputed exactly.
+def _screen_signatures(x: np.ndarray, off: np.ndarray, aff: _Affine, P: int) -> np.ndarray:
+    """Exact signatures of documents ``off`` cuts ``x`` (61-bit shingle values) into, through a float screen.
+
+    A float64 GEMM per tile of shingles gives, for every shingle and hash function, ``frac(V)``
+    within ``2 EPS`` above the exact ``h / p`` (mod 1; see ``_EPS``), read exactly from the low
+    mantissa bits. Keys ``frac(V) << 36 | row`` give the float minimum and its shingle in one
+    ``minimum.reduceat`` per tile (no Python loop per document); only that shingle is evaluated
+    exactly. A second ``reduceat`` with the winner masked gives the runner-up: where it lies within
+    ``2 EPS`` (a near tie or a repeated shingle) or the exact value may have wrapped past p, that
+    document and function are recomputed exactly over all its shingles. The result equals
+    :func:`_exact_signatures` (every document needs at least one shingle).
     """
-    h, off = _block_shingles(norm, unit, n)
-    x = h >> _U3  # 61 bits
-    ndoc = len(norm)
+    ndoc = len(off) - 1
+    if ndoc == 0:
+        return np.empty((0, P), dtype=np.uint64)
+    tile = max(64, _TILE_SIZE // P)  # rows per tile
+    pb, doc_first = _pieces(off, tile)
+    npiece = len(pb) - 1
     S = len(x)
-    X = np.empty((3, S), dtype=np.float64)
-    X[0] = x >> _U31
-    X[1] = x & _M31
-    X[2] = 1.0
-    WT = np.ascontiguousarray(aff.weights.T)
-    sig = np.empty((ndoc, P), dtype=np.uint64)
-    cols = np.arange(P)
-    redo: list[tuple[int, np.ndarray]] = []
-    d0 = 0
-    while d0 < ndoc:
-        d1 = max(int(np.searchsorted(off, off[d0] + _TILE_ROWS, side="right")) - 1, d0 + 1)
-        r0 = off[d0]
-        V = WT @ X[:, r0 : off[d1]]  # (P, shingles of documents [d0, d1))
-        V -= np.floor(V)  # the fraction: v (np.modf is 2x slower)
-        for d in range(d0, d1):
-            Vd = V[:, off[d] - r0 : off[d + 1] - r0]
-            am = Vd.argmin(axis=1)
-            first = Vd[cols, am]
-            Vd[cols, am] = np.inf  # the runner-up tells whether the float minimum is unambiguous
-            ties = Vd.min(axis=1) <= first + 2 * _EPS
-            sig[d] = exact = aff.apply_pairs(x[off[d] + am], cols)
-            bad = ties | (exact >= _WRAP)
-            if bad.any():
-                redo.append((d, np.flatnonzero(bad)))
-        d0 = d1
-    for d, bad in redo:
-        xs = x[off[d] : off[d + 1]]
-        sig[d, bad] = aff.apply((xs >> _U31)[:, None], (xs & _M31)[:, None], bad).min(axis=0)
-    return sig
+    X = np.empty((4, S), dtype=np.float64)
+    X[0] = x >> _U40
+    X[1] = (x >> _U20) & _M20
+    X[2] = x & _M20
+    X[3] = 1.0
+    WT = np.ascontiguousarray(aff.screen.T)  # (P, 4): V (P, rows) keeps each document's run contiguous
+    rows = np.arange(tile, dtype=np.uint64)
+    fns = np.arange(P)[:, None]
+    best = np.empty((P, npiece), dtype=np.intp)  # the float minimum's row
+    tie = np.empty((P, npiece), dtype=bool)
+    buf = np.empty(P * tile, dtype=np.float64)
+    bits = buf.view(np.uint64)
+    i = 0
+    while i < npiece:
+        j = int(np.searchsorted(pb, pb[i] + tile, side="right")) - 1  # > i: pieces fit in a tile
+        r0, r1 = int(pb[i]), int(pb[j])
+        R = r1 - r0
+        np.matmul(WT, X[:, r0:r1], out=buf[: P * R].reshape(P, R))
+        U = bits[: P * R].reshape(P, R)
+        U <<= _KEY_SHIFT  # frac(V) to the top 28 bits: the integer part and the exponent fall off
+        U |= rows[:R]
+        seg = pb[i:j] - r0
+        k1 = np.minimum.reduceat(U, seg, axis=1)
+        am = (k1 & _ROW_MASK).view(np.intp)
+        bits[am + fns * R] = _MAX  # mask the winner: the next minimum is the runner-up
+        k2 = np.minimum.reduceat(U, seg, axis=1)
+        k2 -= k1  # (frac2 - frac1) << 36 + (row2 - row1): below (TIE + 1) << 36 wherever frac2 - frac1 <= TIE
+        np.less(k2, _TIE_KEY, out=tie[:, i:j])
+        am += r0
+        best[:, i:j] = am
+        i = j
+    best, tie = best.T, tie.T
+    xb = x[best]
+    exact = _affine_core(xb >> _U31, xb & _M31, aff.ah, aff.al, aff.ch, aff.cl, aff.b)
+    bad = tie | (exact >= _WRAP)
+    pi, pj = np.nonzero(bad)
+    if len(pi):
+        cut = np.flatnonzero(np.diff(pi)) + 1
+        for piece, redo in zip(pi[np.r_[0, cut]], np.split(pj, cut), strict=True):
+            xs = x[pb[piece] : pb[piece + 1]]
+            exact[piece, redo] = aff.apply((xs >> _U31)[:, None], (xs & _M31)[:, None], redo).min(axis=0)
+    if doc_first is not None:
+        exact = np.minimum.reduceat(exact, doc_first, axis=0)
+    return exact
+
+
+def _block_signatures(norm: list[str], unit: str, n: int, aff: _Affine, P: int) -> np.ndarray:
+    """Exact signatures of a block of normalised documents (see :func:`_screen_signatures`)."""
+    h, off = _block_shingles(norm, unit, n)
+    return _screen_signatures(h >> _U3, off, aff, P)
+
+
+def _text_block_signatures(texts: Sequence[Any], offset: int, unit: str, n: int, aff: _Affine, P: int):
+    h, off = _stream_shingles(*_block_stream(texts, offset), unit, n)
+    return _screen_signatures(h >> _U3, off, aff, P)
 
 
 def _n_threads(n_jobs: int | None) -> int:
     if n_jobs is None:
         return max(1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
     return _int_param("n_jobs", n_jobs, 1)
+
+
+@functools.lru_cache(maxsize=1)
+def _blas_controller():
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover - scikit-learn brings threadpoolctl
+        return None
+    return ThreadpoolController()  # scans the loaded libraries once (numpy's BLAS is loaded by now)
+
+
+_BLAS_LOCK = threading.Lock()
+_BLAS_STATE: dict[str, Any] = {"users": 0, "limiter": None}  # calls may overlap (in threads)
+
+
+@contextlib.contextmanager
+def _one_blas_thread():
+    """BLAS at one thread while the tiles run: our threads split the blocks, and a 1024 x 4 GEMM is too
+    small for BLAS's own threads (which would oversubscribe the cores). The first of overlapping calls
+    sets the limit and the last one lifts it, so the process's setting always comes back."""
+    controller = _blas_controller()
+    with _BLAS_LOCK:
+        if _BLAS_STATE["users"] == 0 and controller is not None:
+            _BLAS_STATE["limiter"] = controller.limit(limits=1, user_api="blas")
+        _BLAS_STATE["users"] += 1
+    try:
+        yield
+    finally:
+        with _BLAS_LOCK:
+            _BLAS_STATE["users"] -= 1
+            if _BLAS_STATE["users"] == 0 and _BLAS_STATE["limiter"] is not None:
+                _BLAS_STATE["limiter"].restore_original_limits()
+                _BLAS_STATE["limiter"] = None
 
 
 def minhash_signatures(
@@ -459,7 +662,7 @@ def minhash_signatures(
     seed : int; ``a`` and ``b`` come from ``np.random.default_rng(seed)``. The signature
         depends only on the text, the settings and the seed (not on the process, the
         machine, the block size or ``n_jobs``).
-    n_jobs : threads for the signature tiles (numpy releases the GIL); None uses the CPUs
+    n_jobs : threads for the blocks of documents (numpy releases the GIL); None uses the CPUs
         this process may run on, at most 8.
 
     Returns
@@ -474,21 +677,24 @@ def minhash_signatures(
     """
     p = check_minhash_params(unit=unit, ngram=ngram, num_perm=num_perm, bands=1, rows=num_perm, seed=seed)
     texts = list(texts)
-    aff = _Affine(*_permutations(p["num_perm"], p["seed"]))
-    blocks = range(0, len(texts), _DOC_BLOCK)
+    P = p["num_perm"]
+    threads = min(_n_threads(n_jobs), max(1, -(-len(texts) // _DOC_BLOCK)))
+    if not texts:
+        return np.empty((0, P), dtype=np.uint64)
+    aff = _affine(P, p["seed"])
+    sig = np.empty((len(texts), P), dtype=np.uint64)
 
-    def run(s: int) -> np.ndarray:
-        return _block_signatures(_normalised(texts[s : s + _DOC_BLOCK], s), p["unit"], p["ngram"], aff, p["num_perm"])
+    def run(s: int) -> None:
+        sig[s : s + _DOC_BLOCK] = _text_block_signatures(texts[s : s + _DOC_BLOCK], s, p["unit"], p["ngram"], aff, P)
 
-    threads = min(_n_threads(n_jobs), max(1, len(blocks)))
-    if threads == 1:
-        parts = [run(s) for s in blocks]
-    else:
-        with ThreadPoolExecutor(threads) as pool:
-            parts = list(pool.map(run, blocks))
-    if not parts:
-        return np.empty((0, p["num_perm"]), dtype=np.uint64)
-    return np.concatenate(parts)
+    with _one_blas_thread():
+        if threads == 1:
+            for s in range(0, len(texts), _DOC_BLOCK):
+                run(s)
+        else:
+            with ThreadPoolExecutor(threads) as pool:
+                list(pool.map(run, range(0, len(texts), _DOC_BLOCK)))
+    return sig
 
 
 # ---------------------------------------------------------------- LSH and clusters
@@ -497,15 +703,18 @@ def minhash_signatures(
 def band_keys(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
     """(bands, n) 64-bit keys of every band (equal bands give equal keys)."""
     n = len(sig)
-    keys = np.empty((bands, n), dtype=np.uint64)
     mult = _splitmix(np.arange(1, rows + 1, dtype=np.uint64)) | np.uint64(1)
-    for band in range(bands):
-        block = sig[:, band * rows : (band + 1) * rows]
-        k = np.zeros(n, dtype=np.uint64)
-        for j in range(rows):
-            k ^= block[:, j] * mult[j]
-            k = _splitmix(k)
-        keys[band] = k
+    keys = np.zeros((bands, n), dtype=np.uint64)
+    step = max(1, _KEY_BLOCK // max(1, bands * rows))  # documents per chunk: their signatures stay in cache
+    for s in range(0, n, step):
+        cube = np.asarray(sig[s : s + step, : bands * rows], dtype=np.uint64).reshape(-1, bands, rows)
+        k = np.zeros(cube.shape[:2], dtype=np.uint64)  # (documents, bands): contiguous
+        t, u = np.empty_like(k), np.empty_like(k)
+        for j in range(rows):  # all bands at once: k = splitmix(k ^ row_j * mult_j)
+            np.multiply(cube[:, :, j], mult[j], out=t)
+            k ^= t
+            _splitmix_into(k, u)
+        keys[:, s : s + step] = k.T
     return keys
 
 
@@ -545,28 +754,36 @@ def candidate_pairs(sig: np.ndarray, bands: int, rows: int, *, between: np.ndarr
     out = []
     keys = band_keys(sig, bands, rows)
     for band in range(bands):
-        order = np.argsort(keys[band], kind="stable")
-        k = keys[band][order]
-        brk = np.flatnonzero(k[1:] != k[:-1]) + 1
-        starts = np.concatenate([[0], brk])
-        sizes = np.diff(np.concatenate([starts, [n]]))
-        two = starts[sizes == 2]  # the common case, vectorised
-        if len(two):
-            pair = np.stack([order[two], order[two + 1]], axis=1)
-            if between is not None:
-                pair = pair[between[pair[:, 0]] != between[pair[:, 1]]]
-            out.append(pair)
-        big = sizes > 2
+        kb = keys[band]
+        order = np.argsort(kb)  # unstable (fast); only the rows of repeated keys are ordered stably
+        k = kb[order]
+        same = k[1:] == k[:-1]
+        if not same.any():
+            continue
+        rep = np.zeros(n, dtype=bool)
+        rep[1:] = same
+        rep[:-1] |= same
+        rows_in = np.sort(order[rep])
+        order = rows_in[np.argsort(kb[rows_in], kind="stable")]  # by key, rows increasing within one
+        k = kb[order]
+        starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+        sizes = np.diff(np.append(starts, len(order)))
+        for m in np.unique(sizes[(sizes >= 2) & (sizes <= _ALL_PAIRS)]):  # all pairs, vectorised per size
+            members = order[starts[sizes == m][:, None] + np.arange(m)]  # rows increasing: stable argsort
+            i, j = np.triu_indices(m, 1)
+            out.append(np.stack([members[:, i].ravel(), members[:, j].ravel()], axis=1))
+        big = sizes > _ALL_PAIRS
         for s, size in zip(starts[big], sizes[big], strict=True):
-            members = order[s : s + size]  # increasing rows: argsort was stable
+            members = order[s : s + size]
             out.append(bucket_pairs(members, None if between is None else between[members]))
     if not out:
         return np.empty((0, 2), dtype=np.int64)
     pairs = np.sort(np.concatenate(out).astype(np.int64), axis=1)
     pairs = pairs[pairs[:, 0] != pairs[:, 1]]
-    if between is not None:
+    if between is not None:  # (a bucket of one side only gives no pair: bucket_pairs' rule, here by the filter)
         pairs = pairs[between[pairs[:, 0]] != between[pairs[:, 1]]]
-    return np.unique(pairs, axis=0)
+    code = np.unique(pairs[:, 0] * np.int64(n) + pairs[:, 1])  # sorted as (i, j)
+    return np.stack([code // n, code % n], axis=1)
 
 
 def estimated_jaccard(sig_a: np.ndarray, sig_b: np.ndarray) -> np.ndarray:
