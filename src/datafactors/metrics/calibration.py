@@ -4,13 +4,25 @@ Binning, shared by every function here
 --------------------------------------
 ``binning="width"``
     ``n_bins`` equal-width bins on [0, 1] with edges ``np.linspace(0, 1, n_bins + 1)``;
-    bins are right-closed, ``(lo, hi]``, and the first bin also holds 0, so a confidence
-    of exactly 0.2 with 5 bins falls in the first bin ``[0, 0.2]``.
+    by default (``bin_edges="right"``) bins are right-closed, ``(lo, hi]``, and the first
+    bin also holds 0, so a confidence of exactly 0.2 with 5 bins falls in the first bin
+    ``[0, 0.2]``. ``bin_edges="left"`` gives left-closed bins ``[lo, hi)`` with the last
+    bin also holding 1 (``np.histogram``'s and netcal's convention), so 0.2 falls in
+    ``[0.2, 0.4)``. The two differ only for scores exactly on an edge. Edges are compared
+    as the floats of ``np.linspace``: 0.6 lies below the edge 0.6000000000000001, so it
+    is in ``(0.4, 0.6]`` with right-closed bins and, as in ``np.histogram``, in
+    ``[0.4, 0.6)`` with left-closed ones.
 ``binning="mass"``
     Confidences sorted ascending (stable sort) and cut into ``n_bins`` nearly equal groups
     with ``np.array_split``; the first ``n % n_bins`` groups hold one extra example. Tied
     confidences may be split across neighbouring groups. When ``n < n_bins`` the empty
     groups are dropped.
+
+Binary problems. By default (``binary="top_label"``) every problem, two-class included, is
+scored on the top label: confidence ``max_c p_ic`` against ``argmax_c p_ic == y_i``.
+``binary="positive"`` scores two-class inputs as netcal does: the positive-class
+probability ``p_i1`` against ``y_i == 1``. Inputs with more than two classes are scored on
+the top label either way.
 
 Empty bins contribute nothing. ECE depends on ``n_bins``: report it with the value and,
 as the calibration benchmark does, over several bin counts (:data:`BIN_COUNTS`, 5 ... 500;
@@ -50,6 +62,8 @@ __all__ = [
 ]
 
 BINNINGS = ("width", "mass")
+BIN_EDGES = ("right", "left")
+BINARY = ("top_label", "positive")
 # The bin counts of the calibration benchmark study's sweep.
 BIN_COUNTS = (5, 10, 15, 20, 25, 50, 100, 200, 500)
 # Keys of calibration_metrics(), in report order.
@@ -66,7 +80,15 @@ class _Bins(NamedTuple):
     count: np.ndarray
 
 
-def ece(probs: ArrayLike, y: ArrayLike, n_bins: int = 15, binning: str = "width") -> float:
+def ece(
+    probs: ArrayLike,
+    y: ArrayLike,
+    n_bins: int = 15,
+    binning: str = "width",
+    *,
+    bin_edges: str = "right",
+    binary: str = "top_label",
+) -> float:
     """Expected calibration error of the top-label confidence.
 
     With confidence ``conf_i = max_c p_ic`` and correctness ``1[argmax_c p_ic == y_i]``,
@@ -83,6 +105,10 @@ def ece(probs: ArrayLike, y: ArrayLike, n_bins: int = 15, binning: str = "width"
     n_bins : int, default 15
     binning : {"width", "mass"}, default "width"
         Equal-width bins on [0, 1] or equal-mass (quantile) bins.
+    bin_edges : {"right", "left"}, default "right"
+        Equal-width bins ``(lo, hi]`` or netcal's ``[lo, hi)`` (see the module docstring).
+    binary : {"top_label", "positive"}, default "top_label"
+        How two-class inputs are scored: top label, or netcal's positive class.
 
     Returns
     -------
@@ -92,13 +118,26 @@ def ece(probs: ArrayLike, y: ArrayLike, n_bins: int = 15, binning: str = "width"
     --------
     >>> ece([[0.9, 0.1], [0.6, 0.4]], [0, 1], n_bins=2)  # bin (.5, 1]: conf .75, acc .5
     0.25
+    >>> p = [[0.8, 0.2], [0.3, 0.7]]
+    >>> ece(p, [1, 1], n_bins=2), round(ece(p, [1, 1], n_bins=2, binary="positive"), 4)  # p1 .2, .7 vs y = 1
+    (0.25, 0.55)
     """
     p, yi = check_probs_labels(probs, y)
     nb, mode = _check_bins(n_bins, binning)
-    return _compute_ece(p, yi, nb, mode)
+    edges, how = _check_conventions(bin_edges, binary)
+    score, outcome = _scores(p, yi, how)
+    return _ece_from_bins(_bin_stats(score, outcome, nb, mode, edges=edges), p.shape[0])
 
 
-def mce(probs: ArrayLike, y: ArrayLike, n_bins: int = 15, binning: str = "width") -> float:
+def mce(
+    probs: ArrayLike,
+    y: ArrayLike,
+    n_bins: int = 15,
+    binning: str = "width",
+    *,
+    bin_edges: str = "right",
+    binary: str = "top_label",
+) -> float:
     """Maximum calibration error: the largest gap over non-empty bins.
 
     ``MCE = max_b |acc(B_b) - conf(B_b)|`` over the same top-label bins as :func:`ece`.
@@ -109,6 +148,9 @@ def mce(probs: ArrayLike, y: ArrayLike, n_bins: int = 15, binning: str = "width"
     y : array-like of shape (n_samples,)
     n_bins : int, default 15
     binning : {"width", "mass"}, default "width"
+    bin_edges : {"right", "left"}, default "right"
+    binary : {"top_label", "positive"}, default "top_label"
+        As in :func:`ece`.
 
     Returns
     -------
@@ -121,12 +163,15 @@ def mce(probs: ArrayLike, y: ArrayLike, n_bins: int = 15, binning: str = "width"
     """
     p, yi = check_probs_labels(probs, y)
     nb, mode = _check_bins(n_bins, binning)
-    conf, correct = _top_label(p, yi)
-    bins = _bin_stats(conf, correct, nb, mode)
+    edges, how = _check_conventions(bin_edges, binary)
+    score, outcome = _scores(p, yi, how)
+    bins = _bin_stats(score, outcome, nb, mode, edges=edges)
     return float(np.max(np.abs(bins.accuracy - bins.confidence)))
 
 
-def classwise_ece(probs: ArrayLike, y: ArrayLike, n_bins: int = 15, binning: str = "width") -> float:
+def classwise_ece(
+    probs: ArrayLike, y: ArrayLike, n_bins: int = 15, binning: str = "width", *, bin_edges: str = "right"
+) -> float:
     """Classwise ECE: the mean over classes of the ECE of ``p_c`` against ``1[y == c]``.
 
     For each class ``c`` the scores ``p_ic`` (all examples) are binned and compared with
@@ -140,6 +185,8 @@ def classwise_ece(probs: ArrayLike, y: ArrayLike, n_bins: int = 15, binning: str
     y : array-like of shape (n_samples,)
     n_bins : int, default 15
     binning : {"width", "mass"}, default "width"
+    bin_edges : {"right", "left"}, default "right"
+        As in :func:`ece`.
 
     Returns
     -------
@@ -152,7 +199,8 @@ def classwise_ece(probs: ArrayLike, y: ArrayLike, n_bins: int = 15, binning: str
     """
     p, yi = check_probs_labels(probs, y)
     nb, mode = _check_bins(n_bins, binning)
-    return _compute_classwise_ece(p, yi, nb, mode)
+    edges, _ = _check_conventions(bin_edges, "top_label")
+    return _compute_classwise_ece(p, yi, nb, mode, edges=edges)
 
 
 def ks_error(probs: ArrayLike, y: ArrayLike) -> float:
@@ -188,7 +236,9 @@ def ks_error(probs: ArrayLike, y: ArrayLike) -> float:
     return _compute_ks(conf, correct, np.argsort(conf, kind="stable"))
 
 
-def calibration_metrics(probs: ArrayLike, y: ArrayLike, n_bins: int = 15) -> dict[str, float]:
+def calibration_metrics(
+    probs: ArrayLike, y: ArrayLike, n_bins: int = 15, *, bin_edges: str = "right", binary: str = "top_label"
+) -> dict[str, float]:
     """Every calibration metric at once, validating the input once and sorting once.
 
     Parameters
@@ -197,6 +247,9 @@ def calibration_metrics(probs: ArrayLike, y: ArrayLike, n_bins: int = 15) -> dic
     y : array-like of shape (n_samples,)
     n_bins : int, default 15
         Bins of the binned metrics.
+    bin_edges : {"right", "left"}, default "right"
+    binary : {"top_label", "positive"}, default "top_label"
+        As in :func:`ece` (``binary`` applies to ``ece``, ``ece_mass``, ``mce`` and ``ks``).
 
     Returns
     -------
@@ -213,7 +266,8 @@ def calibration_metrics(probs: ArrayLike, y: ArrayLike, n_bins: int = 15) -> dic
     """
     p, yi = check_probs_labels(probs, y)
     nb, _ = _check_bins(n_bins, "width")
-    return _compute_calibration_metrics(p, yi, nb)
+    edges, how = _check_conventions(bin_edges, binary)
+    return _compute_calibration_metrics(p, yi, nb, edges=edges, binary=how)
 
 
 def bin_sweep(
@@ -221,6 +275,9 @@ def bin_sweep(
     y: ArrayLike,
     bin_counts: tuple[int, ...] | list[int] = BIN_COUNTS,
     binnings: tuple[str, ...] | list[str] = BINNINGS,
+    *,
+    bin_edges: str = "right",
+    binary: str = "top_label",
 ) -> pd.DataFrame:
     """ECE, MCE and classwise ECE over several bin counts (ECE depends on the bin count).
 
@@ -230,6 +287,9 @@ def bin_sweep(
     y : array-like of shape (n_samples,)
     bin_counts : sequence of int, default :data:`BIN_COUNTS` (5, 10, 15, 20, 25, 50, 100, 200, 500)
     binnings : sequence of {"width", "mass"}, default both
+    bin_edges : {"right", "left"}, default "right"
+    binary : {"top_label", "positive"}, default "top_label"
+        As in :func:`ece` (``binary`` applies to ``ece`` and ``mce``).
 
     Returns
     -------
@@ -250,25 +310,34 @@ def bin_sweep(
     if not modes:
         raise DataError("binnings is empty, must list 'width' and/or 'mass'")
     checked = [_check_bins(nb, mode) for mode in modes for nb in counts]
-    conf, correct = _top_label(p, yi)
+    edges, how = _check_conventions(bin_edges, binary)
+    conf, correct = _scores(p, yi, how)
     order = np.argsort(conf, kind="stable")
     class_orders = [np.argsort(p[:, k], kind="stable") for k in range(p.shape[1])] if "mass" in modes else None
     rows = []
     for nbi, m in checked:
-        b = _bin_stats(conf, correct, nbi, m, order=order)
+        b = _bin_stats(conf, correct, nbi, m, order=order, edges=edges)
         rows.append(
             {
                 "binning": m,
                 "n_bins": nbi,
                 "ece": _ece_from_bins(b, p.shape[0]),
                 "mce": float(np.max(np.abs(b.accuracy - b.confidence))),
-                "classwise_ece": _compute_classwise_ece(p, yi, nbi, m, class_orders),
+                "classwise_ece": _compute_classwise_ece(p, yi, nbi, m, class_orders, edges=edges),
             }
         )
     return pd.DataFrame(rows, columns=["binning", "n_bins", "ece", "mce", "classwise_ece"])
 
 
-def reliability_bins(probs: ArrayLike, y: ArrayLike, n_bins: int = 15, binning: str = "width") -> pd.DataFrame:
+def reliability_bins(
+    probs: ArrayLike,
+    y: ArrayLike,
+    n_bins: int = 15,
+    binning: str = "width",
+    *,
+    bin_edges: str = "right",
+    binary: str = "top_label",
+) -> pd.DataFrame:
     """Per-bin table behind a reliability diagram (top-label confidence).
 
     Parameters
@@ -277,6 +346,9 @@ def reliability_bins(probs: ArrayLike, y: ArrayLike, n_bins: int = 15, binning: 
     y : array-like of shape (n_samples,)
     n_bins : int, default 15
     binning : {"width", "mass"}, default "width"
+    bin_edges : {"right", "left"}, default "right"
+    binary : {"top_label", "positive"}, default "top_label"
+        As in :func:`ece`.
 
     Returns
     -------
@@ -294,8 +366,9 @@ def reliability_bins(probs: ArrayLike, y: ArrayLike, n_bins: int = 15, binning: 
     """
     p, yi = check_probs_labels(probs, y)
     nb, mode = _check_bins(n_bins, binning)
-    conf, correct = _top_label(p, yi)
-    b = _bin_stats(conf, correct, nb, mode)
+    edges, how = _check_conventions(bin_edges, binary)
+    score, outcome = _scores(p, yi, how)
+    b = _bin_stats(score, outcome, nb, mode, edges=edges)
     return pd.DataFrame(
         {
             "bin_lower": b.lower,
@@ -348,6 +421,21 @@ def _check_bins(n_bins: object, binning: object) -> tuple[int, str]:
     return int(n_bins), str(binning)
 
 
+def _check_conventions(bin_edges: object, binary: object) -> tuple[str, str]:
+    if bin_edges not in BIN_EDGES:
+        raise DataError(f"bin_edges == {bin_edges!r}, must be one of {list(BIN_EDGES)}")
+    if binary not in BINARY:
+        raise DataError(f"binary == {binary!r}, must be one of {list(BINARY)}")
+    return str(bin_edges), str(binary)
+
+
+def _scores(p: np.ndarray, y: np.ndarray, binary: str = "top_label") -> tuple[np.ndarray, np.ndarray]:
+    """(score, outcome) per example: the top label, or for two classes with ``binary="positive"`` class 1."""
+    if binary == "positive" and p.shape[1] == 2:
+        return p[:, 1], (y == 1).astype(np.float64)
+    return _top_label(p, y)
+
+
 def _top_label(p: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     pred = np.argmax(p, axis=1)
     conf = p[np.arange(p.shape[0]), pred]
@@ -369,7 +457,12 @@ def _compute_ks(conf: np.ndarray, correct: np.ndarray, order: np.ndarray) -> flo
 
 
 def _compute_classwise_ece(
-    p: np.ndarray, y: np.ndarray, n_bins: int, binning: str, orders: list[np.ndarray] | None = None
+    p: np.ndarray,
+    y: np.ndarray,
+    n_bins: int,
+    binning: str,
+    orders: list[np.ndarray] | None = None,
+    edges: str = "right",
 ) -> float:
     n, c = p.shape
     if binning == "mass":
@@ -379,7 +472,7 @@ def _compute_classwise_ece(
             total += _ece_from_bins(_bin_stats(p[:, k], (y == k).astype(np.float64), n_bins, binning, order), n)
         return total / c
     # Equal width: one bincount over (class, bin) pairs instead of a loop over classes.
-    idx = _width_index(p, n_bins) + np.arange(c) * n_bins
+    idx = _width_index(p, n_bins, edges) + np.arange(c) * n_bins
     flat = idx.ravel()
     size = c * n_bins
     sum_s = np.bincount(flat, weights=p.ravel(), minlength=size)
@@ -388,18 +481,20 @@ def _compute_classwise_ece(
     return float(np.sum(np.abs(sum_o - sum_s)) / n / c)
 
 
-def _compute_calibration_metrics(p: np.ndarray, y: np.ndarray, n_bins: int) -> dict[str, float]:
+def _compute_calibration_metrics(
+    p: np.ndarray, y: np.ndarray, n_bins: int, *, edges: str = "right", binary: str = "top_label"
+) -> dict[str, float]:
     n = p.shape[0]
-    conf, correct = _top_label(p, y)
+    conf, correct = _scores(p, y, binary)
     order = np.argsort(conf, kind="stable")
-    width = _bin_stats(conf, correct, n_bins, "width")
+    width = _bin_stats(conf, correct, n_bins, "width", edges=edges)
     return {
-        "accuracy": float(np.mean(correct)),
+        "accuracy": _compute_accuracy(p, y),
         "nll": _compute_nll(p, y),
         "brier": _compute_brier(p, y),
         "ece": _ece_from_bins(width, n),
         "ece_mass": _ece_from_bins(_bin_stats(conf, correct, n_bins, "mass", order=order), n),
-        "classwise_ece": _compute_classwise_ece(p, y, n_bins, "width"),
+        "classwise_ece": _compute_classwise_ece(p, y, n_bins, "width", edges=edges),
         "mce": float(np.max(np.abs(width.accuracy - width.confidence))),
         "ks": _compute_ks(conf, correct, order),
     }
@@ -413,32 +508,41 @@ def _width_edges(n_bins: int) -> np.ndarray:
     return np.linspace(0.0, 1.0, n_bins + 1)
 
 
-def _width_index(score: np.ndarray, n_bins: int) -> np.ndarray:
-    """Equal-width bin of every score (any shape): right-closed ``(lo, hi]``, 0 in the first bin.
+def _width_index(score: np.ndarray, n_bins: int, edges: str = "right") -> np.ndarray:
+    """Equal-width bin of every score (any shape): right-closed ``(lo, hi]`` with 0 in the first
+    bin, or (``edges="left"``) left-closed ``[lo, hi)`` with 1 in the last bin.
 
     The one equal-width binning rule of this module (ECE, MCE, classwise ECE, reliability bins).
     """
     # side="left" gives i with edges[i-1] < s <= edges[i]: right-closed bins; 0 goes to bin 0.
-    return np.clip(np.searchsorted(_width_edges(n_bins), score, side="left") - 1, 0, n_bins - 1)
+    # side="right" gives edges[i-1] <= s < edges[i]: left-closed (np.digitize, netcal); 1 -> last bin.
+    side = "left" if edges == "right" else "right"
+    return np.clip(np.searchsorted(_width_edges(n_bins), score, side=side) - 1, 0, n_bins - 1)
 
 
 def _bin_stats(
-    score: np.ndarray, outcome: np.ndarray, n_bins: int, binning: str, order: np.ndarray | None = None
+    score: np.ndarray,
+    outcome: np.ndarray,
+    n_bins: int,
+    binning: str,
+    order: np.ndarray | None = None,
+    edges: str = "right",
 ) -> _Bins:
     """Group ``score`` (n,) into bins and average ``score`` and ``outcome`` (n,) per non-empty bin.
 
-    ``order`` (the stable ascending argsort of ``score``) may be passed to reuse a sort.
+    ``order`` (the stable ascending argsort of ``score``) may be passed to reuse a sort;
+    ``edges`` closes equal-width bins on the right (default) or the left.
     """
     if binning == "width":
-        edges = _width_edges(n_bins)
-        idx = _width_index(score, n_bins)
+        idx = _width_index(score, n_bins, edges)
+        bounds = _width_edges(n_bins)
         count = np.bincount(idx, minlength=n_bins).astype(np.float64)
         sum_s = np.bincount(idx, weights=score, minlength=n_bins)
         sum_o = np.bincount(idx, weights=outcome, minlength=n_bins)
         keep = count > 0
         return _Bins(
-            lower=edges[:-1][keep],
-            upper=edges[1:][keep],
+            lower=bounds[:-1][keep],
+            upper=bounds[1:][keep],
             confidence=sum_s[keep] / count[keep],
             accuracy=sum_o[keep] / count[keep],
             count=count[keep],
