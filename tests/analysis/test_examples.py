@@ -239,7 +239,7 @@ def test_tabular_rows_keep_32_feature_values_extra_columns_and_scores():
 def test_image_rows_are_min_max_scaled_over_the_whole_dataset():
     X = np.zeros((3, 64))
     X[0, 0], X[1, 5], X[2, 63] = 16.0, 8.0, 4.0
-    ds = Dataset.from_arrays(X, [0, 1, 1], ids=["d0", "d1", "d2"], name="digits")
+    ds = Dataset.from_arrays(X, [0, 1, 1], ids=["d0", "d1", "d2"], name="digits", example_shape=(8, 8))
     rows = example_rows(ds, ["d1"])
     assert rows["kind"].tolist() == ["image"] and rows["shape"].iloc[0] == [8, 8]
     px = rows["pixels"].iloc[0]
@@ -248,16 +248,15 @@ def test_image_rows_are_min_max_scaled_over_the_whole_dataset():
     assert rows["features"].isna().all()
 
 
-def test_image_shape_declared_by_the_dataset_wins():
-    ds = Dataset.from_arrays(np.random.default_rng(0).random((2, 12)), [0, 1], name="photos")
-    object.__setattr__(ds, "example_shape", (2, 2, 3))
+def test_image_shape_declared_by_the_dataset():
+    ds = Dataset.from_arrays(np.random.default_rng(0).random((2, 12)), [0, 1], name="photos", example_shape=(2, 2, 3))
     rows = example_rows(ds, [0])
     assert rows["kind"].tolist() == ["image"] and rows["shape"].iloc[0] == [2, 2, 3]
 
 
 def test_signal_rows_keep_the_raw_values():
     X = np.linspace(-1, 1, 2 * 40).reshape(2, 40)
-    ds = Dataset.from_arrays(X, [0, 1], ids=["s0", "s1"], name="mnist1d")
+    ds = Dataset.from_arrays(X, [0, 1], ids=["s0", "s1"], name="mnist1d", example_shape=(40,))
     rows = example_rows(ds, ["s1"])
     assert rows["kind"].tolist() == ["signal"] and rows["shape"].iloc[0] == [40]
     np.testing.assert_allclose(rows["signal"].iloc[0], X[1].astype(np.float32))
@@ -283,7 +282,9 @@ def test_unlabeled_rows_have_no_label():
 
 def _run_folder(tmp_path):
     X = np.arange(6 * 64, dtype=float).reshape(6, 64) % 17
-    ds = Dataset.from_arrays(X, [0, 1, 0, 1, 0, 1], ids=[f"digit-{i}" for i in range(6)], name="digits")
+    ds = Dataset.from_arrays(
+        X, [0, 1, 0, 1, 0, 1], ids=[f"digit-{i}" for i in range(6)], name="digits", example_shape=(8, 8)
+    )
     store = RunStore(tmp_path / "run")
     store.path.mkdir()
     store.write_manifest({"run_id": "run", "status": "complete"})
@@ -326,6 +327,9 @@ def test_report_examples_returns_the_view_in_rank_order(tmp_path):
     assert list(out.columns[:4]) == ["rank", "id", "value", "detail"]
     assert {"label", "kind", "pixels", "el2n"} <= set(out.columns)
     assert out.attrs["view"] == "hardest/el2n" and out.attrs["title"] == "Hardest by el2n"
+    summary = out.attrs["summary"]  # every view: the frame, a one-row summary, an info dict
+    assert len(summary) == 1 and summary.loc[0, "n_shown"] == 2
+    assert summary.loc[0, "value_max"] == out["value"].max() and out.attrs["info"]["view"] == "hardest/el2n"
     nl = df.report.examples(store.path, view="never_learned")
     assert nl["id"].tolist() == ["digit-1", "digit-5"]
     amb = df.report.examples(store.path, view="cartography", region="ambiguous")

@@ -512,14 +512,8 @@ def example_views(
 
 
 def _shape_of(ds: Any) -> tuple[int, ...] | None:
-    """The declared example shape; until ``Dataset.example_shape`` exists, the built-ins by name."""
+    """The dataset's declared example shape (:attr:`datafactors.Dataset.example_shape`), or None."""
     shape = getattr(ds, "example_shape", None)
-    if shape is None:
-        name = str(getattr(ds, "name", ""))
-        if name.startswith("mnist1d"):
-            shape = (ds.n_features,)
-        elif name.startswith("digits"):
-            shape = (8, 8)
     return None if shape is None else tuple(int(s) for s in shape)
 
 

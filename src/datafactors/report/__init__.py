@@ -156,13 +156,15 @@ def examples(
         random kept / dropped), or a stored key such as ``"hardest/el2n"`` (see :func:`list_views`).
         An option the run has only one value for (one strategy, one budget) need not be named.
     score, region, strategy, budget : which view of that name (``budget`` as stored: 0.25, 3000, "25%").
-    top : how many examples (at most those stored: the top 50 by default).
+    top : how many examples (at most those stored: the top 200 by default).
 
     Returns
     -------
     DataFrame with ``rank``, ``id``, ``value`` (what ranks it), ``detail`` (JSON or None) and
     the columns of examples.parquet (label, kind, text, pixels, shape, signal, features, the
-    data's own columns, every score); ``attrs`` hold ``view`` (the key) and ``title``.
+    data's own columns, every score); ``attrs`` hold ``view`` (the key), ``title``, ``summary``
+    (a one-row frame: view, title, n_listed, n_shown, value_min, value_max) and ``info``
+    (a dict: view, title, run, top_stored, the run's view keys) -- the same shape for every view.
 
     Raises
     ------
@@ -189,5 +191,14 @@ def examples(
     out = sub[["rank", "id", "value", "detail"]].astype({"id": str}).reset_index(drop=True)
     rows = rows.assign(id=rows["id"].astype(str)).drop_duplicates("id")
     out = out.merge(rows, on="id", how="left", validate="many_to_one")
-    out.attrs = {"view": key, "title": str(sub["title"].iloc[0]) if len(sub) else key}
+    title = str(sub["title"].iloc[0]) if len(sub) else key
+    n_listed = int((views["view"].astype(str) == key).sum())
+    values = pd.to_numeric(out["value"], errors="coerce")
+    summary = pd.DataFrame(
+        {"view": [key], "title": [title], "n_listed": [n_listed], "n_shown": [len(out)],
+         "value_min": [values.min()], "value_max": [values.max()]}
+    )  # fmt: skip
+    info = {"view": key, "title": title, "run": str(run), "top_stored": n_listed, "views": keys}
+    # One shape for every view (STYLE.md): the frame, a one-row summary and an info dict.
+    out.attrs = {"view": key, "title": title, "summary": summary, "info": info}
     return out
