@@ -42,6 +42,8 @@ def print_summary(summary: pd.DataFrame, name: str, console: Console) -> None:
     console.print(table)
     for n, k in keys.items() if legend else ():
         console.print(f"  {k} = {n}", highlight=False, soft_wrap=True)
+    if s.attrs.get("backtest"):
+        console.print(s.attrs["backtest"], highlight=False, soft_wrap=True)
 
 
 def print_profile(prof: pd.DataFrame, name: str, console: Console) -> None:

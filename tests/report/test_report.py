@@ -42,7 +42,7 @@ OFFSETS = {
     "id_test": {"random": 0.0, "el2n": -0.03, "kcenter": -0.01},
     "ood_test": {"random": 0.0, "el2n": 0.01, "kcenter": -0.02},
 }
-DERIVED = ("aggregates", "crossings", "curve_segments", "calibration", "calibration_bins", "summary")
+DERIVED = ("aggregates", "crossings", "curve_segments", "calibration", "calibration_bins", "summary", "backtest")
 FAILED_ERROR = "RuntimeError: boom <script>alert(1)</script>"
 
 
@@ -366,6 +366,12 @@ def test_summary_how_much(full):
     row = fit_df[(fit_df.strategy == best) & (fit_df.eval_set == "id_test")].iloc[0]
     assert f"{_pct(row.pred_2x)} [{_pct(row.pred_2x_lo)}, {_pct(row.pred_2x_hi)}]" in summary
     assert f"{_pct(row.pred_4x)} [{_pct(row.pred_4x_lo)}, {_pct(row.pred_4x_hi)}]" in summary
+    # Next to the answer: how its own backtest went (refit on the small budgets, predict the largest).
+    import duckdb
+
+    with duckdb.connect(str(run / "results.duckdb"), read_only=True) as con:
+        bt = con.execute("SELECT * FROM backtest WHERE eval_set = 'id_test' AND status = 'ok'").df()
+    assert len(bt) and f"held the measured error for {int(bt['covered'].sum())} of {len(bt)} curves" in summary
     assert f"about {round(row.n_needed):,} examples needed" in summary
     assert "(n = 2,000)" in summary and "(n = 4,000)" in summary
     assert "unreachable: the fitted floor gamma" in summary  # OOD floor 0.20 > target 0.10

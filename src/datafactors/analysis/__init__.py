@@ -70,6 +70,7 @@ __all__ = [
 # Every table derive() writes, in the order it writes them.
 TABLES = (
     "fits",
+    "backtest",
     "fit_draws",
     "curve_points",
     "aggregates",
@@ -148,7 +149,8 @@ def derive(
     """Compute every derived table of a run from its trials, metrics and predictions, and store them.
 
     Reads the store's ``trials`` and ``metrics`` tables and ``predictions.parquet``;
-    (re)writes the tables ``fits``, ``fit_draws``, ``curve_points``, ``aggregates``,
+    (re)writes the tables ``fits``, ``backtest`` (:mod:`datafactors.analysis.backtest`),
+    ``fit_draws``, ``curve_points``, ``aggregates``,
     ``crossings``, ``curve_segments``, ``calibration``, ``calibration_bins`` and ``summary``
     with :meth:`RunStore.replace_table`. A table that cannot be computed (no successful
     trial, no predictions, fewer than two fitted strategies) is written empty, with its columns.
@@ -193,6 +195,10 @@ def derive(
         for name, frame in (("fits", cf.fits), ("fit_draws", cf.draws), ("curve_points", cf.curve_points)):
             if name in wanted:
                 store.replace_table(name, frame)
+    if "backtest" in wanted:
+        from .backtest import backtest_table
+
+        store.replace_table("backtest", backtest_table(store, n_boot=nb, seed=seed))
     fits = _existing(store, "fits")
     draws = _existing(store, "fit_draws")
 
@@ -256,7 +262,8 @@ def closing_summary(store: Any) -> pd.DataFrame:
     -------
     pandas.DataFrame with columns ``budget`` (float), ``eval_set`` (str), ``best`` (str or
     None), ``accuracy`` (float, the best mean), ``random`` (float, NaN without a random
-    strategy), sorted by budget and eval set.
+    strategy), sorted by budget and eval set; ``attrs["backtest"]`` is the backtest sentence
+    for the ID test set (:func:`datafactors.analysis.backtest.backtest_summary`) or None.
     """
     agg = _existing(store, "aggregates")
     if agg is None:
@@ -275,4 +282,7 @@ def closing_summary(store: Any) -> pd.DataFrame:
         return empty_table(CLOSING_COLUMNS, {"budget": float, "accuracy": float, "random": float, "best": object})
     out = pd.DataFrame(rows, columns=CLOSING_COLUMNS)
     out["best"] = out["best"].astype(object).where(out["best"].notna(), None)
+    from .backtest import backtest_summary
+
+    out.attrs["backtest"] = backtest_summary(_existing(store, "backtest"), "id_test")
     return out

@@ -31,6 +31,7 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "calibration": ("eval_set", "metric", "binning", "n_bins", "source", "before", "after", "temperature"),
     "calibration_bins": ("eval_set", "bin_lower", "bin_upper", "confidence", "accuracy", "count", "n_bins", "n", "ece"),
     "summary": ("kind", "eval_set", "role", "budget", "strategy"),
+    "backtest": ("strategy", "eval_set", "n_fit_max", "n_pred", "pred", "lo", "hi", "measured", "covered", "status"),
 }
 # Tables the analysis stage writes (absent in a run folder from before it existed).
 DERIVED = (
@@ -42,6 +43,7 @@ DERIVED = (
     "calibration",
     "calibration_bins",
     "summary",
+    "backtest",
 )
 PARQUET_COLUMNS: dict[str, tuple[str, ...]] = {
     "scores": ("id",),
@@ -68,6 +70,7 @@ class RunData:
     calibration: pd.DataFrame | None = None
     calibration_bins: pd.DataFrame | None = None
     summary: pd.DataFrame | None = None
+    backtest: pd.DataFrame | None = None
     scores: pd.DataFrame | None = None
     predictions: pd.DataFrame | None = None
     examples: pd.DataFrame | None = None

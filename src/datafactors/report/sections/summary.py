@@ -319,4 +319,10 @@ def summary_html(run: RunData, agg_problem: str, extra: str = "") -> str:
         if row is not None:
             items.append(f"<li>{how_much_findings(row, es, run.manifest)}</li>")
     out.append(f'<ul class="findings">{"".join(items)}</ul>')
+    from ...analysis.backtest import backtest_summary
+
+    for es in order_eval_sets(run.backtest["eval_set"]) if run.backtest is not None else ():
+        line = backtest_summary(run.backtest, es)
+        if line:
+            out.append(f'<p class="backtest">{esc(eval_label(es))}. {esc(line)}</p>')
     return "\n".join(out)
