@@ -266,3 +266,15 @@ def test_bad_precomputed_similarity():
     S[2, 3] = np.nan
     with pytest.raises(df.DataError, match="NaN or inf"):
         facility_location(S, 3, metric="precomputed")
+
+
+def test_select_passes_initial_subset_and_two_stage_through():
+    """``select(ds, "facility_location", k, initial_subset=..., optimizer="two-stage")`` equals the function."""
+    import datafactors as df
+    from sklearn.datasets import load_digits
+
+    X = load_digits().data[:300].astype(np.float64)
+    ds = df.Dataset.from_arrays(X, load_digits().target[:300])
+    want, _ = facility_location(X, 20, initial_subset=[0, 5, 9], optimizer="two-stage", n_first=4)
+    got = df.select.select(ds, "facility_location", 20, initial_subset=[0, 5, 9], optimizer="two-stage", n_first=4)
+    assert got.tolist() == want.tolist() and not set(got) & {0, 5, 9}

@@ -1,6 +1,7 @@
 """Raw data -> vectors: standardisation, and text through an offline sentence encoder.
 
-Heavy packages (sentence-transformers, torch) are imported only when text is embedded.
+Heavy packages (sentence-transformers, torch, onnxruntime) are imported only when text is
+embedded. ``BACKENDS`` names the encoder backends ``embed_*(..., backend=...)`` accepts.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import numpy as np
 from .._errors import DataError
 from .normalize import normalize_text
 from .text import (
+    BACKENDS,
     EMBEDDING_DIM,
     MODEL_NAME,
     cache_dir,
@@ -38,6 +40,7 @@ def standardize(X: np.ndarray) -> np.ndarray:
 
 
 __all__ = [
+    "BACKENDS",
     "EMBEDDING_DIM",
     "MODEL_NAME",
     "clear_cache",

