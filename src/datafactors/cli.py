@@ -39,7 +39,15 @@ Text = Annotated[
     ),
 ]
 ShardEngine = Annotated[
-    str, typer.Option(help="local, or ray: a folder of Parquet shards in, a folder of shards out (Ray Data).")
+    str, typer.Option(help="local, or ray: a folder of shards in, a folder of shards out (Ray Data).")
+]
+Backend = Annotated[
+    str,
+    typer.Option(
+        "--text-backend",
+        help="With --text: the encoder's runtime: torch (exact, default), onnx (ONNX Runtime) or torch-bf16 "
+        "(bfloat16, cosine >= 0.9999 to torch); each is cached separately.",
+    ),
 ]
 
 
@@ -61,6 +69,12 @@ def run(
     resume: Annotated[Path | None, typer.Option(help="Finish an interrupted run folder.")] = None,
     out: Annotated[Path, typer.Option(help="Folder under which runs/<run-id>/ is created.")] = Path("runs"),
     text: Text = None,
+    text_backend: Annotated[
+        str | None,
+        typer.Option(
+            "--text-backend", help="The encoder's runtime: torch, onnx or torch-bf16 (default: the config's)."
+        ),
+    ] = None,
     quiet: Quiet = False,
 ) -> None:
     """Run the whole loop: score, select, train proxies, fit learning curves, write the report.
@@ -80,7 +94,10 @@ def run(
 
     rep = RichReporter(err_console, quiet=quiet)
     try:
-        res = run_experiment(config, out=out, resume=resume, engine=engine, address=address, reporter=rep, text=text)
+        res = run_experiment(
+            config, out=out, resume=resume, engine=engine, address=address, reporter=rep, text=text,
+            text_backend=text_backend,
+        )  # fmt: skip
     finally:
         rep.done()
     _print_summary(res)
@@ -117,6 +134,7 @@ def score(
         ),
     ] = None,
     text: Text = None,
+    text_backend: Backend = "torch",
     quiet: Quiet = False,
 ) -> None:
     """Score every example and write a Parquet table keyed by id.
@@ -145,6 +163,7 @@ def score(
             engine=engine,
             address=address,
             text=text,
+            text_backend=text_backend,
             notify=_note,
             progress=act.progress,
         )
@@ -180,6 +199,7 @@ def select_cmd(
         str | None, typer.Option("--target", help="Eval file of a target-aware selector (decontaminate).")
     ] = None,
     text: Text = None,
+    text_backend: Backend = "torch",
     scores: Annotated[Path | None, typer.Option("--scores", help="Scores Parquet from `datafactors score`.")] = None,
     score_col: Annotated[str | None, typer.Option("--score", help="Score column to select by.")] = None,
     offset: Annotated[float | None, typer.Option(help="Offset (count or fraction) for the offset strategy.")] = None,
@@ -233,6 +253,7 @@ def select_cmd(
             engine=engine,
             address=address,
             text=text,
+            text_backend=text_backend,
             export=export,
             order=order,
             with_scores=with_scores,
@@ -281,6 +302,7 @@ def split(
     folds: Annotated[int | None, typer.Option(help="crafted: number of folds across augmentation families.")] = None,
     label: Label = None,
     text: Text = None,
+    text_backend: Backend = "torch",
     seed: Seed = 0,
     quiet: Quiet = False,
 ) -> None:
@@ -322,6 +344,7 @@ def split(
             label=label,
             seed=seed,
             text=text,
+            text_backend=text_backend,
             notify=_note,
             progress=act.progress,
         )
@@ -333,6 +356,7 @@ def profile_cmd(
     data: Annotated[str, typer.Argument(help="Built-in name or a file (.csv .parquet .jsonl .npz).")],
     label: Label = None,
     text: Text = None,
+    text_backend: Backend = "torch",
     no_embed: Annotated[
         bool, typer.Option("--no-embed", help="With --text: count vocabulary and concepts only, no embedding.")
     ] = False,
@@ -384,6 +408,7 @@ def profile_cmd(
             data,
             label=label,
             text=text,
+            text_backend=text_backend,
             embed=not no_embed,
             embed_alias=embed,
             out=out,

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import datafactors as df
 from datafactors._errors import ConfigError
 from datafactors.cli import main
 from datafactors.experiment.commands import embedding_note
@@ -184,3 +185,15 @@ def test_select_out_in_a_text_format_writes_the_selection_and_says_so(tmp_path, 
     assert _cli(["select", tmp_path / "c.jsonl", "--text", "text", "--strategy", "minhash_dedup",
                  "--out", tmp_path / "kept.txt"]) == 2  # fmt: skip
     assert "--out" in capsys.readouterr().err
+
+
+def test_text_backend_option_reaches_the_encoder(tmp_path, capsys):
+    """--text-backend names the encoder runtime; an unknown one is exit 2 naming the known ones."""
+    pd.DataFrame({"text": ["one text here", "another text there", "a third one"], "label": [0, 1, 0]}).to_json(
+        tmp_path / "c.jsonl", orient="records", lines=True
+    )
+    argv = ["profile", tmp_path / "c.jsonl", "--text", "text", "--families", "size", "-q"]
+    assert _cli([*argv, "--text-backend", "tf"]) == 2
+    assert "backend == 'tf', must be one of 'torch', 'onnx', 'torch-bf16'" in capsys.readouterr().err
+    ds = df.load(str(tmp_path / "c.jsonl"), text="text", backend="torch-bf16")
+    assert ds.embedding["backend"] == "torch-bf16" and ds.X.shape == (3, 384)

@@ -270,9 +270,6 @@ def test_bad_precomputed_similarity():
 
 def test_select_passes_initial_subset_and_two_stage_through():
     """``select(ds, "facility_location", k, initial_subset=..., optimizer="two-stage")`` equals the function."""
-    import datafactors as df
-    from sklearn.datasets import load_digits
-
     X = load_digits().data[:300].astype(np.float64)
     ds = df.Dataset.from_arrays(X, load_digits().target[:300])
     want, _ = facility_location(X, 20, initial_subset=[0, 5, 9], optimizer="two-stage", n_first=4)

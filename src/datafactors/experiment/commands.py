@@ -135,6 +135,7 @@ def load_data(
     label: str | None = None,
     *,
     text: str | None = None,
+    text_backend: str = "torch",
     notify: Notify | None = None,
     progress: Progress | None = None,
 ) -> Dataset:
@@ -153,7 +154,7 @@ def load_data(
             raise DataError(f"--text needs a file with a text column; {data!r} is a built-in without text")
         if label is not None and label == text:
             raise DataError(f"--text {text} is also the --label column; the text and the label must differ")
-        ds = load(data, label=label, text=text, progress=progress)
+        ds = load(data, label=label, text=text, progress=progress, backend=text_backend)
     for note in (columns_note(ds), embedding_note(getattr(ds, "embedding", None))):
         if note is not None and notify is not None:
             notify(note)
@@ -214,6 +215,7 @@ def score_command(
     engine: str = "local",
     address: str | None = None,
     text: str | None = None,
+    text_backend: str = "torch",
     notify: Notify | None = None,
     progress: Progress | None = None,
 ) -> ScoreResult:
@@ -240,12 +242,13 @@ def score_command(
             seed=seed,
             address=address,
             **_text_kwargs(score_shards, text),
+            **({"text_backend": text_backend} if text is not None else {}),
         )
         return ScoreResult(Path(res.out), int(res.n_out), len(res.columns) - 1, len(res.shards))
     from ..io import check_out_path
     from ..scores import compute
 
-    ds = load_data(data, label, text=text, notify=notify, progress=progress)
+    ds = load_data(data, label, text=text, text_backend=text_backend, notify=notify, progress=progress)
     check_out_path(out, ".parquet")
     specs = _score_specs(names, params)
     frame = compute(ds, specs, learner=learner, seeds=range(seed, seed + seeds), epochs=epochs, seed=seed)
@@ -283,6 +286,7 @@ def select_command(
     engine: str = "local",
     address: str | None = None,
     text: str | None = None,
+    text_backend: str = "torch",
     export: Path | None = None,
     order: str = "input",
     with_scores: bool = False,
@@ -331,6 +335,7 @@ def select_command(
             group_balanced=group_balanced,
             label=label,
             text=text,
+            text_backend=text_backend,
             export=export,
             export_order=order,
             with_scores=with_scores,
@@ -359,11 +364,12 @@ def select_command(
         if notify is not None:
             notify(f"--text {text}: {strategy} reads the raw text; nothing is embedded")
     else:
-        ds = load_data(data, label, text=text, notify=notify, progress=progress)
+        ds = load_data(data, label, text=text, text_backend=text_backend, notify=notify, progress=progress)
     sc = None if scores is None else read_scores(scores)
     if target is not None:
-        kw["target"] = read_text_rows(target, text, label=label) if raw else load_data(target, label, text=text,
-                                                                                      progress=progress)  # fmt: skip
+        kw["target"] = read_text_rows(target, text, label=label) if raw else load_data(
+            target, label, text=text, text_backend=text_backend, progress=progress
+        )  # fmt: skip
     emb = None if embeddings is None else read_embeddings(embeddings, ds)
     idx = select(
         ds,
@@ -483,6 +489,7 @@ def split_command(
     label: str | None = None,
     seed: int = 0,
     text: str | None = None,
+    text_backend: str = "torch",
     notify: Notify | None = None,
     progress: Progress | None = None,
 ) -> SplitResult:
@@ -499,7 +506,7 @@ def split_command(
 
     out = Path(out)
     fn = REGISTRY.get(kind)
-    ds = load_data(data, label, text=text, notify=notify, progress=progress)
+    ds = load_data(data, label, text=text, text_backend=text_backend, notify=notify, progress=progress)
     check_out_path(out, ".parquet")
     given = dict(options or {})
     flag, holdout = given.get("holdout", ("--holdout", None))
@@ -532,6 +539,7 @@ def profile_command(
     *,
     label: str | None = None,
     text: str | None = None,
+    text_backend: str = "torch",
     embed: bool = True,
     embed_alias: str | None = None,
     out: Path | None = None,
@@ -569,13 +577,15 @@ def profile_command(
         out = check_out_path(out, ".parquet")
     column = text if embed else None
     try:
-        ds = load_data(data, label, text=column, notify=notify, progress=progress)
+        ds = load_data(data, label, text=column, text_backend=text_backend, notify=notify, progress=progress)
     except DataError as e:
         if "no numeric feature columns" not in str(e):
             raise
         hint = "drop --no-embed to embed the text" if text is not None else "or pass --text <column> to embed it"
         raise DataError(f"{e}; {hint}") from None
-    test_ds = None if test is None else load_data(test, label, text=column, progress=progress)
+    test_ds = (
+        None if test is None else load_data(test, label, text=column, text_backend=text_backend, progress=progress)
+    )
     sc = None if scores is None else read_scores(scores)
     prof = profile(
         ds,

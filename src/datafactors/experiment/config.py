@@ -75,6 +75,9 @@ class RunConfig(_Strict):
     text: str | None = Field(
         None, description="text column of a file dataset, embedded as the features (test and ood use the same column)"
     )
+    text_backend: Literal["torch", "onnx", "torch-bf16"] = Field(
+        "torch", description="with text: the encoder's runtime (torch exact; onnx; torch-bf16), cached separately"
+    )
     test: str | None = Field(None, description="path of a test file (default: the built-in's, or a stratified 20%)")
     ood: str | None = Field(None, description="path of an OOD test file (default: the built-in's shifted set)")
     image_size: list[StrictInt] | None = Field(

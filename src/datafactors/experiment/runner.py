@@ -82,7 +82,7 @@ def load_run_data(cfg: RunConfig, *, progress: Any = None) -> RunData:
         return RunData(train, test, ood, b.ood_description)
     if cfg.dataset_params:
         raise ConfigError("dataset_params apply only to built-in datasets")
-    text_kw = {} if cfg.text is None else {"text": cfg.text, "progress": progress}
+    text_kw = {} if cfg.text is None else {"text": cfg.text, "progress": progress, "backend": cfg.text_backend}
     text_kw.update(image_size=cfg.image_size, image_shape=cfg.image_shape)  # test / ood get the same
     full = load(cfg.dataset, label=cfg.label, **text_kw)
     full.require_labels("datafactors run (proxy training)")
@@ -192,6 +192,7 @@ def run(
     reporter: Reporter | None = None,
     make_report: bool = True,
     text: str | None = None,
+    text_backend: str | None = None,
 ) -> RunResult:
     """Run the whole loop and write a run folder; see ARCHITECTURE.md.
 
@@ -202,6 +203,7 @@ def run(
     resume : an existing run folder to finish (its saved config is used).
     engine, address : where trials execute ("local" process pool).
     text : the text column to embed (overrides the config's ``text:``; not with ``resume``).
+    text_backend : the encoder's runtime (overrides the config's ``text_backend:``; not with ``resume``).
     """
     from ..engines import make_engine
 
@@ -209,8 +211,10 @@ def run(
     if resume is not None:
         if config is not None:
             raise ConfigError("pass either a config or --resume RUN, not both")
-        if text is not None:
-            raise ConfigError("--text applies to a new run; --resume RUN uses the text column of its saved config")
+        if text is not None or text_backend is not None:
+            raise ConfigError(
+                "--text / --text-backend apply to a new run; --resume RUN uses the text settings of its saved config"
+            )
         store = RunStore(resume)
         manifest = store.manifest()
         cfg = load_config(store.path / "config.yaml")
@@ -220,8 +224,9 @@ def run(
         rep.log(f"resuming {store.path}")
     else:
         cfg = config if isinstance(config, RunConfig) else load_config(config)
-        if text is not None:
-            cfg = config_from_dict({**cfg.model_dump(mode="json"), "text": text}, " (with --text)")
+        overrides = {k: v for k, v in (("text", text), ("text_backend", text_backend)) if v is not None}
+        if overrides:
+            cfg = config_from_dict({**cfg.model_dump(mode="json"), **overrides}, " (with --text / --text-backend)")
         data = load_run_data(cfg, progress=_encoding_progress(rep))
         _log_embedding(data, rep)
         _plan_selections_check(cfg, data)

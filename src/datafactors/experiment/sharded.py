@@ -174,6 +174,7 @@ def score_shards(
     address: str | None = None,
     n_workers: int | None = None,
     text: str | None = None,
+    text_backend: str = "torch",
 ) -> ShardedResult:
     """Score every example of a folder of shards on Ray; one output shard per input shard.
 
@@ -239,7 +240,8 @@ def score_shards(
             ray_ = engine.connect()
             text_only = all(n in RULE_FAMILIES for n in names)  # the quality rules read only the raw text
             cpus = int(ray_.cluster_resources().get("CPU", 1))
-            ds = text_dataset(items, folder, roles, embed=not text_only, n_actors=min(len(items), max(1, cpus)))
+            ds = text_dataset(items, folder, roles, embed=not text_only, n_actors=min(len(items), max(1, cpus)),
+                              options={"backend": text_backend})  # fmt: skip
         dynamics = None
         if any(getattr(REGISTRY.get(n), "needs_dynamics", False) for n in names):
             tasks = [{"learner": learner, "learner_params": dict(learner_params or {}), "epochs": epochs, "seed": s}
@@ -374,6 +376,7 @@ def select_shards(
     group_balanced: bool = False,
     label: str | None = None,
     text: str | None = None,
+    text_backend: str = "torch",
     export: str | os.PathLike[str] | None = None,
     export_order: str = "input",
     with_scores: bool = False,
@@ -484,7 +487,8 @@ def select_shards(
             from .sharded_text import text_dataset
 
             cpus = int(engine.connect().cluster_resources().get("CPU", 1))
-            ds = text_dataset(items, folder, roles, embed=True, n_actors=min(len(items), max(1, cpus)))
+            ds = text_dataset(items, folder, roles, embed=True, n_actors=min(len(items), max(1, cpus)),
+                              options={"backend": text_backend})  # fmt: skip
             picks = np.asarray(select(ds, strategy, budget, scores=scores, seed=seed, class_balanced=class_balanced,
                                       group_balanced=group_balanced, **params), dtype=np.int64)  # fmt: skip
         elif distributed:

@@ -526,14 +526,23 @@ def write_outputs(
     return int(sum(r["rows"] for r in done))
 
 
-def text_dataset(items: list[dict[str, Any]], folder: Path, roles: TextRoles, *, embed: bool, n_actors: int) -> Any:
+def text_dataset(
+    items: list[dict[str, Any]],
+    folder: Path,
+    roles: TextRoles,
+    *,
+    embed: bool,
+    n_actors: int,
+    options: dict[str, Any] | None = None,
+) -> Any:
     """The folder as a Dataset with its text column: embedded on the workers (``embed``), else with no features.
 
     Without ``embed`` (every requested operator reads only the raw text, like the quality
-    rules) the features are one zero column and nothing is encoded.
+    rules) the features are one zero column and nothing is encoded. ``options`` go to
+    :func:`datafactors.featurize.embed_with_info` on every actor (e.g. ``{"backend": "onnx"}``).
     """
     if embed:
-        emb, info = embed_shards(items, folder, roles, n_actors=n_actors)
+        emb, info = embed_shards(items, folder, roles, n_actors=n_actors, options=options)
         return embedded_dataset(folder, emb, info, roles)
     from ..featurize.raw_text import read_text_rows
 
