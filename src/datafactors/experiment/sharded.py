@@ -560,13 +560,9 @@ def _text_filter(strategy: str, items: list[dict[str, Any]], folder: Path, roles
         first = _first_rows(rows, len(items))
         picks = first.sort_values("pos")["pos"].to_numpy(dtype=np.int64)
         return picks, None
-    from ..select.minhash import check_minhash_params
+    from ..select.minhash import selector_params
 
-    keys = ("unit", "ngram", "num_perm", "bands", "rows", "threshold")
-    given = {k: params[k] for k in keys if k in params}
-    if "minhash_seed" in params:
-        given["seed"] = params["minhash_seed"]
-    p = dict(check_minhash_params(**given))
+    p = dict(selector_params(**params))
     _check_ids_unique(items, folder, roles)
     outcome = minhash_on_workers(items, folder, roles, p, keep=params.get("keep"), scores=scores,
                                  want_clusters=want_clusters)  # fmt: skip

@@ -74,6 +74,7 @@ __all__ = [
     "mod_mersenne_affine",
     "near_duplicate_clusters",
     "representatives",
+    "selector_params",
     "shingle_hashes",
     "verified_pairs",
 ]
@@ -962,12 +963,17 @@ def _dataset_texts(ds, what: str) -> list[str]:
     raise DataError(f"{what} reads raw text, and {ds.name} has no text column: pass text=")
 
 
-def _check_params(**params: Any) -> None:
+def selector_params(**params: Any) -> MinHashParams:
+    """The checked MinHash settings among ``minhash_dedup``'s options (``minhash_seed`` is the hash seed)."""
     keys = ("unit", "ngram", "num_perm", "bands", "rows", "threshold")
     given = {k: params[k] for k in keys if k in params}
     if "minhash_seed" in params:
         given["seed"] = params["minhash_seed"]
-    check_minhash_params(**given)
+    return check_minhash_params(**given)
+
+
+def _check_params(**params: Any) -> None:
+    selector_params(**params)
 
 
 minhash_dedup_select.check_params = _check_params
