@@ -446,6 +446,9 @@ def select_shards(
 
         check_export_shards(items)
     score_frame = None if scores is None else _score_frame(scores)
+    dedup_order = params.get("order", "random")  # exact_dedup's order of first occurrences under a budget
+    if strategy == "exact_dedup" and dedup_order not in ("first", "random"):
+        raise ConfigError(f"order == {dedup_order!r}, must be 'first' or 'random'")
     rng = check_random_state(seed)
     distributed = False
     outcome = None
@@ -476,10 +479,7 @@ def select_shards(
         if text is not None and distributed:
             picks, outcome = _text_filter(strategy, items, folder, roles, params, score_frame, clusters_p is not None)
             if strategy == "exact_dedup" and k is not None:
-                order_ = params.get("order", "random")
-                if order_ not in ("first", "random"):
-                    raise ConfigError(f"order == {order_!r}, must be 'first' or 'random'")
-                if order_ == "random":  # as the local exact_dedup: first occurrences in a seeded order
+                if dedup_order == "random":  # as the local exact_dedup: first occurrences in a seeded order
                     picks = picks[rng.permutation(len(picks))]
             picks = cut_to_budget(picks, k, n_total, strategy)
         elif text is not None:
@@ -492,9 +492,6 @@ def select_shards(
             picks = np.asarray(select(ds, strategy, budget, scores=scores, seed=seed, class_balanced=class_balanced,
                                       group_balanced=group_balanced, **params), dtype=np.int64)  # fmt: skip
         elif distributed:
-            order_ = params.get("order", "random")
-            if order_ not in ("first", "random"):
-                raise ConfigError(f"order == {order_!r}, must be 'first' or 'random'")
             kept = _dedup_on_workers(folder, shards, counts, items, roles_f)
             first = kept.sort_values("pos")["pos"].to_numpy(dtype=np.int64)
             if k is not None and len(first) < k:
@@ -502,7 +499,7 @@ def select_shards(
                     f"budget == {k}, but there are only {len(first)} distinct feature rows; "
                     f"keeping {k} would keep duplicates"
                 )
-            if k is not None and order_ == "random":
+            if k is not None and dedup_order == "random":
                 first = first[rng.permutation(len(first))]
             picks = first if k is None else first[:k]
         else:
