@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, SpinnerColumn, Task, TextColumn
 from rich.table import Table
 from rich.text import Text
@@ -80,22 +81,58 @@ def print_frame(frame: pd.DataFrame, console: Console) -> None:
 
 
 def print_recipes(recipes: Sequence[Any], console: Console) -> None:
-    """name / paper / claim of each registered recipe."""
+    """name / paper / claim / negative control of each registered recipe."""
     table = Table(header_style="bold cyan")
     table.add_column("name")
     table.add_column("paper")
     table.add_column("claim")
+    table.add_column("negative control")
     for r in recipes:
-        table.add_row(r.name, r.paper, r.claim)
+        table.add_row(r.name, r.paper, r.claim, getattr(r, "control", "") or "-")
     console.print(table)
 
 
 def print_recipe_result(res: Any, console: Console) -> None:
-    """One recipe's verdict, its claim and what it measured."""
+    """One recipe's verdict, its claim, each effect with its interval, and what it measured."""
     verdict = "[green]held[/green]" if res.held else "[red]not held[/red]"
-    console.print(f"[bold]{res.name}[/bold] — {verdict}\n  claim: {res.claim}")
+    if getattr(res, "is_control", False):
+        console.print(f"[bold]{res.name}[/bold] negative control ({res.control}) — {verdict}")
+    else:
+        console.print(f"[bold]{res.name}[/bold] — {verdict}\n  claim: {res.claim}")
+        if getattr(res, "claim_part", ""):
+            console.print(f"  checked: {res.claim_part}")
+    for e in getattr(res, "effects", None) or []:
+        console.print(f"  {e}", markup=False)
     for k, v in res.measured.items():
-        console.print(f"  {k}: {v:.4g}" if isinstance(v, float) else f"  {k}: {v}")
+        console.print(f"  {k}: {v:.4g}" if isinstance(v, float) else f"  {k}: {v}", markup=False)
+    seeds = getattr(res, "seeds", None)
+    secs = getattr(res, "seconds", None)
+    tail = []
+    if seeds:
+        tail.append(f"seeds {', '.join(map(str, seeds))}")
+    if secs is not None:
+        tail.append(f"{secs:.1f} s")
+    if tail:
+        console.print(f"  ({'; '.join(tail)})")
+
+
+def print_scoreboard(board: Any, console: Console) -> None:
+    """The recipes scoreboard: each claim row with its control row, effect with interval, verdicts, seconds."""
+    if board is None or len(board) == 0:
+        return
+    table = Table(title="Scoreboard", header_style="bold cyan")
+    for col in ("recipe", "run", "claim part", "effect [90% interval]", "verdict", "control", "seeds", "s"):
+        table.add_column(col, overflow="fold")
+    for r in board.itertuples():
+        verdict = "[green]held[/green]" if r.verdict == "held" else "[red]not held[/red]"
+        cv = r.control_verdict
+        if cv.startswith("HELD"):
+            cv = f"[red]{cv}[/red]"
+        secs = "" if r.seconds is None or r.seconds != r.seconds else f"{r.seconds:.0f}"
+        table.add_row(
+            r.recipe, r.run, escape(str(r.claim_part)), escape(str(r.effect)), verdict, cv, str(r.seeds), secs
+        )
+    console.print(table)
 
 
 class _IfTotal(ProgressColumn):

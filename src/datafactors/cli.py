@@ -10,7 +10,15 @@ import typer
 from rich.console import Console
 
 from ._errors import DatafactorsError
-from ._printing import Activity, print_frame, print_profile, print_recipe_result, print_recipes, print_summary
+from ._printing import (
+    Activity,
+    print_frame,
+    print_profile,
+    print_recipe_result,
+    print_recipes,
+    print_scoreboard,
+    print_summary,
+)
 
 app = typer.Typer(
     name="datafactors",
@@ -521,7 +529,12 @@ def recipes_list() -> None:
 def recipes_run(
     name: Annotated[str, typer.Argument(help="Recipe name, or 'all'.")],
     seed: Seed = 0,
-    quick: Annotated[bool, typer.Option(help="Smaller and faster (fewer seeds and epochs).")] = False,
+    quick: Annotated[
+        bool, typer.Option(help="Smaller and faster (2 seeds, fewer epochs); still prints intervals.")
+    ] = False,
+    controls: Annotated[
+        bool, typer.Option(help="Also run each recipe's negative control (the mechanism removed).")
+    ] = True,
     run_dir: Annotated[
         Path | None,
         typer.Option(
@@ -529,17 +542,22 @@ def recipes_run(
             help="Run folder to add the verdicts to (its recipes.json); its report.html is rebuilt to show them.",
         ),
     ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the scoreboard as JSON (e.g. scoreboard.json).")
+    ] = None,
     quiet: Quiet = False,
 ) -> None:
-    """Run a recipe (or all) and print claim / measured / held.
+    """Run a recipe (or all) and its negative control; print each verdict with its interval, then the scoreboard.
 
     Examples:
 
       datafactors recipes run data-diet
 
+      datafactors recipes run all --out scoreboard.json
+
       datafactors recipes run calibration-bins --quick --run runs/20261126-101500-ab12cd
 
-      datafactors recipes run all --quick --quiet
+      datafactors recipes run all --quick --no-controls --quiet
     """
     from .experiment.commands import recipes_command
 
@@ -549,15 +567,29 @@ def recipes_run(
     def running(n: str):
         return _activity(f"running recipe {n}", quiet)
 
-    res = recipes_command(name, seed=seed, quick=quick, run_dir=run_dir, on_result=show, running=running)
+    res = recipes_command(
+        name, seed=seed, quick=quick, run_dir=run_dir, controls=controls, out=out, on_result=show, running=running
+    )
+    print_scoreboard(res.scoreboard, out_console)
+    if res.scoreboard_path is not None:
+        out_console.print(f"scoreboard saved to [bold]{res.scoreboard_path}[/bold]")
     if res.verdicts is not None:
         out_console.print(f"verdicts saved to [bold]{res.verdicts}[/bold]")
     if res.report is not None:
         out_console.print(f"Report: [bold]{res.report}[/bold]")
-    if len(res.results) > 1:
-        held = sum(r.held for r in res.results)
-        color = "green" if held == len(res.results) else "yellow"
-        out_console.print(f"[{color}]{held} of {len(res.results)} claims held[/{color}]")
+    held = sum(r.held for r in res.results)
+    failed = [c.name for c in res.controls if c.held]
+    color = "green" if held == len(res.results) and not failed else "yellow"
+    line = f"[{color}]{held} of {len(res.results)} claims held"
+    if res.controls:
+        line += (
+            f"; {len(res.controls) - len(failed)} of {len(res.controls)} negative controls not held, as they should be"
+        )
+    out_console.print(line + f"[/{color}]")
+    if failed:
+        out_console.print(
+            f"[red]controls that came out held (the claim row is not evidence): {', '.join(failed)}[/red]"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

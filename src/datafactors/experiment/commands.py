@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -622,11 +622,14 @@ def query_command(run_dir: Path, sql: str) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class RecipesResult:
-    """The recipes run, where their verdicts were saved and the rebuilt report (when ``run_dir`` was given)."""
+    """The recipes run (with their controls), the scoreboard, where verdicts were saved and the rebuilt report."""
 
     results: list[Any]
     verdicts: Path | None = None
     report: Path | None = None
+    controls: list[Any] = field(default_factory=list)
+    scoreboard: Any = None
+    scoreboard_path: Path | None = None
 
 
 def recipes_command(
@@ -635,36 +638,41 @@ def recipes_command(
     seed: int = 0,
     quick: bool = False,
     run_dir: Path | None = None,
+    controls: bool = True,
+    out: Path | None = None,
     on_result: Callable[[Any], None] | None = None,
     running: Callable[[str], Any] | None = None,
 ) -> RecipesResult:
-    """Run recipe ``name`` (or ``"all"``); with ``run_dir``, save each verdict as it finishes and rebuild the report.
+    """Run recipe ``name`` (or ``"all"``) and its negative control; tabulate them in a scoreboard.
 
-    ``on_result(result)`` is called after each recipe (so an interrupted ``all`` has shown and
-    saved what finished); ``running(name)`` may return a context manager shown while it runs.
+    With ``run_dir``, save each verdict (with its control's) as it finishes and rebuild the
+    report; with ``out``, write the scoreboard as JSON. ``on_result(result)`` is called after
+    each recipe and each control (so an interrupted ``all`` has shown and saved what
+    finished); ``running(name)`` may return a context manager shown while it runs.
     """
-    import contextlib
-    import time
-
-    from ..recipes import REGISTRY, save_verdicts
-    from ..recipes import run as run_recipe
+    from ..recipes import REGISTRY, run_all, save_verdicts, scoreboard, write_scoreboard
 
     if run_dir is not None and not Path(run_dir).is_dir():
         raise DataError(f"--run {run_dir} is not a run folder (no such directory)")
+    if out is not None:
+        out = Path(out)
+        if out.suffix.lower() != ".json":
+            raise DataError(f"--out {out} must be a .json file (the scoreboard is written as JSON)")
+        if not out.parent.is_dir():
+            raise DataError(f"--out {out}: folder {out.parent} does not exist")
     names = REGISTRY.names() if name == "all" else [REGISTRY.get(name) and name]
-    results = []
+    pairs = []
     for n in names:
-        t0 = time.perf_counter()
-        with running(n) if running is not None else contextlib.nullcontext():
-            res = run_recipe(n, seed=seed, quick=quick)
-        seconds = time.perf_counter() - t0
-        results.append(res)
-        if on_result is not None:
-            on_result(res)
+        ((res, ctl),) = run_all([n], seed=seed, quick=quick, controls=controls, on_result=on_result, running=running)
+        pairs.append((res, ctl))
         if run_dir is not None:
-            save_verdicts(res, run_dir, seed=seed, quick=quick, seconds={n: seconds})
+            save_verdicts(res, run_dir, seed=seed, quick=quick, controls={n: ctl} if ctl is not None else None)
+    board = scoreboard(pairs)
+    path = write_scoreboard(pairs, out, seed=seed, quick=quick) if out is not None else None
+    results = [r for r, _ in pairs]
+    ctls = [c for _, c in pairs if c is not None]
     if run_dir is None:
-        return RecipesResult(results)
+        return RecipesResult(results, controls=ctls, scoreboard=board, scoreboard_path=path)
     from ..recipes import VERDICTS_FILE
 
     report = None
@@ -672,4 +680,4 @@ def recipes_command(
         from .runner import rebuild_report
 
         report = rebuild_report(run_dir)
-    return RecipesResult(results, Path(run_dir) / VERDICTS_FILE, report)
+    return RecipesResult(results, Path(run_dir) / VERDICTS_FILE, report, ctls, board, path)

@@ -41,21 +41,36 @@ def _json_value(v: Any) -> Any:
     return str(v)
 
 
-def _entry(res: RecipeResult, *, seed: int | None, quick: bool | None, seconds: float | None) -> dict[str, Any]:
+def _entry(
+    res: RecipeResult,
+    *,
+    seed: int | None,
+    quick: bool | None,
+    seconds: float | None,
+    control: RecipeResult | None = None,
+) -> dict[str, Any]:
     from .. import __version__
 
-    return {
+    effects = getattr(res, "effects", None) or []
+    entry = {
         "name": str(res.name),
         "paper": str(res.paper),
         "claim": str(res.claim),
         "held": bool(res.held),
         "measured": {str(k): _json_value(v) for k, v in res.measured.items()},
+        "effects": [e.to_dict() for e in effects],
+        "claim_part": str(getattr(res, "claim_part", "") or ""),
+        "control": str(getattr(res, "control", "") or ""),
         "seed": seed,
         "quick": quick,
         "seconds": None if seconds is None else round(float(seconds), 2),
         "version": __version__,
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
+    if control is not None:
+        entry["control_held"] = bool(control.held)
+        entry["control_effects"] = [e.to_dict() for e in (getattr(control, "effects", None) or [])]
+    return entry
 
 
 def load_verdicts(run_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
@@ -86,6 +101,7 @@ def save_verdicts(
     seed: int | None = None,
     quick: bool | None = None,
     seconds: dict[str, float] | None = None,
+    controls: dict[str, RecipeResult] | None = None,
 ) -> Path:
     """Add recipe verdicts to a run folder's ``recipes.json`` (the report shows them).
 
@@ -97,7 +113,8 @@ def save_verdicts(
     results : one :class:`RecipeResult` or several (from :func:`datafactors.recipes.run`).
     run_dir : the run folder, e.g. ``runs/<run-id>``; it must exist.
     seed, quick : the settings the recipes ran with, recorded with each verdict.
-    seconds : wall time per recipe name, recorded when given.
+    seconds : wall time per recipe name, recorded when given (else the result's own).
+    controls : the negative control's result per recipe name, recorded with its verdict.
 
     Returns
     -------
@@ -118,7 +135,17 @@ def save_verdicts(
         if not all(hasattr(r, a) for a in ("name", "paper", "claim", "measured", "held")):
             raise DataError(f"save_verdicts expects RecipeResult objects, got {type(r).__name__}")
     seconds = seconds or {}
-    new = [_entry(r, seed=seed, quick=quick, seconds=seconds.get(r.name)) for r in items]
+    controls = controls or {}
+    new = [
+        _entry(
+            r,
+            seed=seed,
+            quick=quick,
+            seconds=seconds.get(r.name, getattr(r, "seconds", None)),
+            control=controls.get(r.name),
+        )
+        for r in items
+    ]
     names = {e["name"] for e in new}
     kept = [e for e in load_verdicts(folder) if e.get("name") not in names]
     merged = sorted(kept + new, key=lambda e: str(e["name"]))
