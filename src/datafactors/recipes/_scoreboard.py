@@ -132,13 +132,17 @@ def run_all(
 ) -> list[tuple[RecipeResult, RecipeResult | None]]:
     """Run each recipe and (with ``controls``) its negative control; ``on_result`` sees each result."""
     import contextlib
+    import time
 
     from . import REGISTRY, run
 
     pairs = []
     for n in names:
+        t0 = time.perf_counter()
         with running(n) if running is not None else contextlib.nullcontext():
             res = run(n, seed=seed, quick=quick)
+        if getattr(res, "seconds", None) is None:
+            res.seconds = time.perf_counter() - t0
         if on_result is not None:
             on_result(res)
         ctl = None
