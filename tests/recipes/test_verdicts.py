@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 import datafactors.recipes as recipes_mod
 from datafactors import DataError
 from datafactors.cli import app
-from datafactors.recipes import RecipeResult, load_verdicts, save_verdicts
+from datafactors.recipes import Effect, RecipeResult, load_verdicts, save_verdicts
 from datafactors.report._load import RunData
 from datafactors.report.sections.recipes import recipes_html
 
@@ -63,6 +63,20 @@ def test_report_section(tmp_path):
     assert "&lt;keeps&gt;" in html and "∞" in html
     (tmp_path / "recipes.json").write_text("{not json")
     assert "could not be read" in recipes_html(RunData(run_dir=tmp_path))
+
+
+def test_report_shows_effects_intervals_and_control(tmp_path):
+    eff = Effect("EL2N minus random (points)", 1.5, 0.4, 2.6, margin=0.5)
+    res = RecipeResult("data-diet", "Paul et al. (2021)", "claim", {"n": 3}, effects=[eff], claim_part="part (a)")
+    res.control = "EL2N scores shuffled"
+    ctl = RecipeResult("data-diet", "p", "claim", {}, effects=[Effect("x", 0.1, -0.9, 1.1, margin=0.5)])
+    save_verdicts(res, tmp_path, controls={"data-diet": ctl})
+    (entry,) = load_verdicts(tmp_path)
+    assert entry["control_held"] is False and entry["effects"][0]["lo"] == 0.4
+    html = recipes_html(RunData(run_dir=tmp_path))
+    assert "EL2N minus random (points): <b>1.5</b> [0.4, 2.6]" in html and "lower end &gt; 0.5" in html
+    assert "negative control (EL2N scores shuffled): not held, as it should be" in html
+    assert "checked: part (a)" in html
 
 
 def test_cli_run_option_saves_verdicts_and_rebuilds_report(tmp_path, monkeypatch):

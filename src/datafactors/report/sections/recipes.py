@@ -49,6 +49,36 @@ def _measured(measured: Any) -> str:
     return f'<ul class="measured">{shown}{more}</ul>'
 
 
+def _num(v: Any) -> str:
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        return f"{v:.3g}"
+    return _value(v)
+
+
+def _effects(entry: dict[str, Any]) -> str:
+    """Each effect as estimate [lo, hi] with the margin it needs, then the negative control's verdict."""
+    items = []
+    for e in entry.get("effects") or []:
+        if not isinstance(e, dict):
+            continue
+        need = f"{'lower end >' if e.get('above', True) else 'upper end <'} {_num(e.get('margin', 0.0))}"
+        mark = "✓" if e.get("held") is True else "✗"
+        items.append(
+            f"<li>{mark} {esc(e.get('label', ''))}: <b>{_num(e.get('estimate'))}</b> "
+            f'[{_num(e.get("lo"))}, {_num(e.get("hi"))}] <span class="caption">(needs {esc(need)})</span></li>'
+        )
+    if entry.get("control"):
+        held = entry.get("control_held")
+        if held is None:
+            verdict = "not run"
+        else:
+            verdict = "not held, as it should be" if held is False else "<b>held — the control failed</b>"
+        items.append(f"<li>negative control ({esc(entry['control'])}): {verdict}</li>")
+    if not items:
+        return "—"
+    return f'<ul class="measured">{"".join(items)}</ul>'
+
+
 def _badge(held: Any) -> str:
     return '<span class="badge held">held</span>' if held is True else '<span class="badge not-held">not held</span>'
 
@@ -83,7 +113,9 @@ def recipes_html(run: RunData) -> str:
             [
                 f'<b>{esc(e.get("name", "?"))}</b><br><span class="caption">{esc(e.get("paper", ""))}</span>',
                 _badge(e.get("held")),
-                esc(e.get("claim", "")),
+                esc(e.get("claim", ""))
+                + (f'<br><span class="caption">checked: {esc(e["claim_part"])}</span>' if e.get("claim_part") else ""),
+                _effects(e),
                 _measured(e.get("measured")),
                 "<br>".join(ran) or "—",
             ]
@@ -92,17 +124,19 @@ def recipes_html(run: RunData) -> str:
         [
             note(
                 f"<b>{n_held} of {len(entries)}</b> paper finding(s) held when re-checked at small scale. "
-                "Each recipe is a small experiment whose verdict is computed from its measurements; a claim that "
-                "does not hold here may still hold at the paper's scale."
+                "Each recipe is a small experiment whose verdict is computed from its effects: an estimate with a "
+                "90% interval over seeds and items must clear the claim's margin, and the same experiment with the "
+                "mechanism removed (its negative control) must not. A claim that does not hold here may still "
+                "hold at the paper's scale."
             ),
             table(
-                ["Recipe", "Verdict", "Claim", "Measured", "Ran"],
+                ["Recipe", "Verdict", "Claim", "Evidence", "Measured", "Ran"],
                 rows,
-                text_cols=(0, 1, 2, 3, 4),
+                text_cols=(0, 1, 2, 3, 4, 5),
                 cell_classes={
                     (r, c): k
                     for r in range(len(rows))
-                    for c, k in ((0, "recipe"), (2, "claim"), (3, "measured"), (4, "ran"))
+                    for c, k in ((0, "recipe"), (2, "claim"), (3, "measured"), (4, "measured"), (5, "ran"))
                 },
             ),
         ]
