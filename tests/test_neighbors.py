@@ -5,6 +5,7 @@ import pytest
 
 import datafactors as df
 from datafactors._arrays import check_embeddings, check_matrix
+from datafactors._errors import ConfigError
 from datafactors._neighbors import kmeans, knn, unit_rows
 
 
@@ -142,3 +143,23 @@ def test_array_checks_name_the_array_and_the_problem():
         check_embeddings(bad, name="X")
     with pytest.raises(df.DataError, match="X must be a numeric"):
         check_matrix([["a", "b"]])
+
+
+@pytest.mark.parametrize("metric", ["l2", "ip"])
+def test_faiss_flat_with_separate_queries_equals_exact(metric):
+    pytest.importorskip("faiss")
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(3000, 12)).astype(np.float32)
+    Q = rng.normal(size=(40, 12)).astype(np.float32)
+    v_exact, i_exact = knn(X, 6, queries=Q, metric=metric, method="exact")
+    v_faiss, i_faiss = knn(X, 6, queries=Q, metric=metric, method="faiss-flat")
+    np.testing.assert_array_equal(i_faiss, i_exact)
+    np.testing.assert_allclose(v_faiss, v_exact, rtol=1e-12)
+    # brute force in float64 as the independent reference
+    if metric == "l2":
+        ref = np.argsort(((Q[:, None, :].astype(float) - X[None].astype(float)) ** 2).sum(-1), axis=1)[:, :6]
+    else:
+        ref = np.argsort(-(Q.astype(float) @ X.T.astype(float)), axis=1)[:, :6]
+    np.testing.assert_array_equal(i_exact, ref)
+    with pytest.raises(ConfigError, match="no mask or self_index"):
+        knn(X, 3, queries=Q, method="faiss-flat", self_index=np.arange(40))

@@ -242,36 +242,58 @@ def _exact(
     return best_i, best_s
 
 
-def _faiss(E: np.ndarray, k: int, *, hnsw: bool, n_threads: int | None) -> np.ndarray:
-    """Indices (n, k) of each row's k nearest other rows by faiss (flat: exact; HNSW: approximate)."""
+def _faiss(
+    E: np.ndarray,
+    k: int,
+    *,
+    hnsw: bool,
+    n_threads: int | None,
+    queries: np.ndarray | None = None,
+    metric: str = "l2",
+) -> np.ndarray:
+    """Indices of each query's k nearest rows of ``E`` by faiss (flat: exact; HNSW: approximate).
+
+    Without ``queries`` the rows of ``E`` are searched against themselves, each row's own hit
+    dropped ((n, k) result); with ``queries`` (m, k). ``metric`` "l2" or "ip" (inner product).
+    """
     import faiss
 
     n, d = E.shape
+    Q = E if queries is None else queries
+    extra = 1 if queries is None else 0
     prev = faiss.omp_get_max_threads()
     if n_threads is not None:
         faiss.omp_set_num_threads(n_threads)
     try:
+        fmetric = faiss.METRIC_INNER_PRODUCT if metric == "ip" else faiss.METRIC_L2
         if hnsw:
-            index = faiss.IndexHNSWFlat(d, 32)
+            index = faiss.IndexHNSWFlat(d, 32, fmetric)
             index.hnsw.efConstruction = 80
             index.hnsw.efSearch = max(64, 2 * (k + 1))
         else:
-            index = faiss.IndexFlatL2(d)
+            index = faiss.IndexFlatIP(d) if metric == "ip" else faiss.IndexFlatL2(d)
         index.add(E)
-        _, found = index.search(E, k + 1)
+        _, found = index.search(Q, k + extra)
     finally:
         faiss.omp_set_num_threads(prev)
-    # Drop each point itself (or, among exact duplicates where it was not returned, the last hit).
-    is_self = found == np.arange(n)[:, None]
-    drop = np.where(is_self.any(axis=1), is_self.argmax(axis=1), k)
-    keep = np.ones_like(found, dtype=bool)
-    keep[np.arange(n), drop] = False
-    idx = found[keep].reshape(n, k).astype(np.int64)
+    if queries is None:
+        # Drop each point itself (or, among exact duplicates where it was not returned, the last hit).
+        is_self = found == np.arange(n)[:, None]
+        drop = np.where(is_self.any(axis=1), is_self.argmax(axis=1), k)
+        keep = np.ones_like(found, dtype=bool)
+        keep[np.arange(n), drop] = False
+        idx = found[keep].reshape(n, k).astype(np.int64)
+    else:
+        idx = found.astype(np.int64)
     missing = idx < 0  # HNSW may return fewer than k: fall back to an exact search for those rows
     for r in np.flatnonzero(missing.any(axis=1)):
-        d2 = ((E - E[r]) ** 2).sum(axis=1)
-        d2[r] = np.inf
-        idx[r] = np.argsort(d2, kind="stable")[:k]
+        if metric == "ip":
+            key = -(E @ Q[r])
+        else:
+            key = ((E - Q[r]) ** 2).sum(axis=1)
+        if queries is None:
+            key[r] = np.inf
+        idx[r] = np.argsort(key, kind="stable")[:k]
     return idx
 
 
@@ -303,7 +325,8 @@ def knn(
     mask : ``mask(q_slice, x_slice) -> bool (mq, mx)`` of further pairs to exclude.
     method : "exact" (blockwise BLAS), "faiss-flat", "faiss-hnsw" (approximate), or "auto":
         exact up to ``exact_below`` rows, faiss-flat up to ``hnsw_below``, HNSW above. The faiss
-        methods need ``queries`` None, ``exclude_self``, metric "l2" and no ``mask``.
+        methods need no ``mask`` and no ``self_index``; searching ``X`` against itself they need
+        ``exclude_self`` and metric "l2", with separate ``queries`` either metric.
     n_threads : faiss OpenMP threads (default: faiss's own); HNSW builds are bit-reproducible
         only with ``n_threads=1``.
 
@@ -336,9 +359,16 @@ def knn(
     if method == "exact":
         idx, _ = _exact(Q, B, k, metric, self_index, mask)
     else:
-        if not exclude_self or metric != "l2" or mask is not None:
-            raise ConfigError(f"method == {method!r} searches rows against themselves: needs exclude_self, l2, no mask")
-        idx = _faiss(B, k, hnsw=method == "faiss-hnsw", n_threads=n_threads)
+        if queries is None:
+            if not exclude_self or metric != "l2" or mask is not None:
+                raise ConfigError(
+                    f"method == {method!r} searching rows against themselves needs exclude_self, l2, no mask"
+                )
+            idx = _faiss(B, k, hnsw=method == "faiss-hnsw", n_threads=n_threads)
+        else:
+            if mask is not None or self_index is not None:
+                raise ConfigError(f"method == {method!r} with queries takes no mask or self_index")
+            idx = _faiss(B, k, hnsw=method == "faiss-hnsw", n_threads=n_threads, queries=Q, metric=metric)
     vals = _refine(Q, B, idx, metric)
     # float32 ranking can misorder near-ties; the float64 values decide the final order, then the index.
     key = -vals if metric == "ip" else vals

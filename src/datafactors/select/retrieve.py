@@ -6,9 +6,9 @@ training pool with a target set (a test or OOD set, a few examples of a new doma
 queries picks the training data nearest to where a model will be used.
 
 Every target row is a query. Its nearest training rows are found by
-:func:`datafactors._neighbors.knn`: exact blockwise BLAS search (never an m x n matrix, float32
-ranking refined in float64, ties to the lowest row). ``_neighbors``' faiss indexes only search
-a set against itself, so a separate target set always takes the exact path, at any size.
+:func:`datafactors._neighbors.knn` with ``method="auto"``: exact blockwise BLAS search up to
+20,000 training rows (never an m x n matrix), a faiss flat index up to 200,000 and HNSW
+(approximate) above; the ranking is refined in float64, ties to the lowest row.
 
 - ``metric="cosine"`` (default): rows and targets are L2-normalised and ranked by cosine
   similarity; the reported distance is ``1 - cos``. ``metric="euclidean"``: Euclidean distance.
@@ -102,9 +102,11 @@ def _pool(X: Any, target: Any, exclude: Any) -> tuple[np.ndarray, np.ndarray, np
 
 def _search(B: np.ndarray, T: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.ndarray]:
     if metric == "cosine":
-        sim, idx = knn(unit_rows(B, reuse_unit=True), k, queries=unit_rows(T, reuse_unit=True), metric="ip")
+        sim, idx = knn(
+            unit_rows(B, reuse_unit=True), k, queries=unit_rows(T, reuse_unit=True), metric="ip", method="auto"
+        )
         return 1.0 - sim, idx
-    return knn(B, k, queries=T, metric="l2")
+    return knn(B, k, queries=T, metric="l2", method="auto")
 
 
 def nearest_rows(
