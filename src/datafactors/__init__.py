@@ -21,6 +21,7 @@ _SUBMODULES = {
     "scores",
     "select",
     "splits",
+    "augment",
     "metrics",
     "scaling",
     "learners",
