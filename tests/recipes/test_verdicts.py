@@ -82,16 +82,19 @@ def test_report_shows_effects_intervals_and_control(tmp_path):
 def test_cli_run_option_saves_verdicts_and_rebuilds_report(tmp_path, monkeypatch):
     calls = []
 
-    def fake_run(name, *, seed=0, quick=False):
-        calls.append((name, seed, quick))
-        return _result(name, held=name == "data-diet")
+    def fake_run(name, *, seed=0, quick=False, control=False):
+        calls.append((name, seed, quick, control))
+        res = _result(name, held=not control)
+        res.control, res.is_control = "EL2N scores shuffled", control
+        return res
 
     monkeypatch.setattr(recipes_mod, "run", fake_run)
     (tmp_path / "manifest.json").write_text(json.dumps({"run_id": "r1", "status": "complete"}))
     res = CliRunner().invoke(app, ["recipes", "run", "data-diet", "--quick", "--quiet", "--run", str(tmp_path)])
     assert res.exit_code == 0, res.output
-    assert calls == [("data-diet", 0, True)]
+    assert calls == [("data-diet", 0, True, False), ("data-diet", 0, True, True)]
     assert [e["name"] for e in load_verdicts(tmp_path)] == ["data-diet"]
+    assert load_verdicts(tmp_path)[0]["control_held"] is False
     assert load_verdicts(tmp_path)[0]["seconds"] >= 0
     assert "Recipe verdicts" in (tmp_path / "report.html").read_text(encoding="utf-8")
     assert "recipes.json" in res.output and "report.html" in res.output
