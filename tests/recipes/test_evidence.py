@@ -161,3 +161,16 @@ def test_cli_bad_out_and_unknown_recipe_exit_2(fake_recipe, tmp_path, capsys):
     assert _cli(["recipes", "run", "no-such-recipe"]) == 2
     assert "unknown recipe" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
+
+
+def test_every_recipe_names_its_control_and_quotes_its_paper():
+    import sys
+
+    from datafactors.recipes import REGISTRY
+
+    for name in REGISTRY.names():
+        rec = REGISTRY.get(name)
+        assert rec.control.strip(), f"{name} has no negative control"
+        doc = sys.modules[rec.fn.__module__].__doc__ or ""
+        assert any(q in doc for q in ('"', "“")), f"{name}'s docstring quotes no sentence of its paper"
+        assert "control" in doc.lower(), f"{name}'s docstring does not describe its negative control"
