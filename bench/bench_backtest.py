@@ -59,12 +59,16 @@ def _points(X: np.ndarray, y: np.ndarray, name: str, block: int) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
-def main(blocks: int = 2) -> pd.DataFrame:
+def main(blocks: int = 2, keep: str | None = None) -> pd.DataFrame:
     unset = [v for v in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if v in os.environ]
     print(f"OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset: {'no, still set: ' + ', '.join(unset) if unset else 'yes'}")
     t0 = time.perf_counter()
     frames = [_points(X, y, name, b) for name, (X, y) in _datasets().items() for b in range(blocks)]
-    table = backtest_table(pd.concat(frames, ignore_index=True), n_boot=200, seed=0)
+    points = pd.concat(frames, ignore_index=True)
+    if keep is not None:
+        points.assign(run="").to_parquet(keep)
+        print(f"error points of every trial saved to {keep}")
+    table = backtest_table(points, n_boot=200, seed=0)
     ok = table[table["status"] == "ok"]
     with pd.option_context("display.width", 160, "display.max_rows", 200):
         print(table[["strategy", "n_fit_max", "n_pred", "pred", "lo", "hi", "measured", "covered", "status"]])
@@ -77,4 +81,6 @@ def main(blocks: int = 2) -> pd.DataFrame:
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--blocks", type=int, default=2, help="train/test splits per dataset (4 strategies each)")
-    main(ap.parse_args().blocks)
+    ap.add_argument("--keep", default=None, help="save every trial's error point to this Parquet file")
+    a = ap.parse_args()
+    main(a.blocks, a.keep)
