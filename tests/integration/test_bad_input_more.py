@@ -207,9 +207,10 @@ def test_write_table_under_a_file(tmp_path):
         write_table(_frame(), tmp_path / "afile" / "t.parquet")
 
 
-def test_engine_address_checks_are_fast_and_ray_free(tmp_path):
+def test_engine_address_checks_are_ray_free(tmp_path):
+    # the address is checked with a socket before Ray is imported (no ray.init timeout);
+    # not a timed assertion: speed belongs in bench/
     import sys
-    import time
 
     from datafactors.engines import make_engine
 
@@ -218,12 +219,10 @@ def test_engine_address_checks_are_fast_and_ray_free(tmp_path):
     with pytest.raises(ConfigError, match="unknown engine 'spark'"):
         make_engine("spark")
     had_ray = "ray" in sys.modules
-    t0 = time.monotonic()
     with pytest.raises(ConfigError, match="cannot reach a Ray cluster"):
         make_engine("ray", address=f"127.0.0.1:{CLOSED}")
     with pytest.raises(ConfigError, match="HOST:PORT"):
         make_engine("ray", address="127.0.0.1:notaport")
-    assert time.monotonic() - t0 < 10
     assert ("ray" in sys.modules) == had_ray
 
 
