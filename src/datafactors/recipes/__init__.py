@@ -100,6 +100,20 @@ def recipe(
     return deco
 
 
+def one_blas_thread(fn: Callable[..., RecipeResult]) -> Callable[..., RecipeResult]:
+    """``fn`` run with BLAS on one thread (many small scikit-learn fits: spinning threads cost more than they save)."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapped(*args: Any, **kwargs: Any) -> RecipeResult:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1, user_api="blas"):
+            return fn(*args, **kwargs)
+
+    return wrapped
+
+
 def run(name: str, *, seed: int = 0, quick: bool = False, control: bool = False) -> RecipeResult:
     """Run the named recipe (or, with ``control=True``, its negative control).
 
@@ -143,6 +157,7 @@ __all__ = [
     "RecipeResult",
     "bootstrap",
     "load_verdicts",
+    "one_blas_thread",
     "paired_bootstrap",
     "recipe",
     "run",

@@ -57,7 +57,7 @@ import pandas as pd
 from ..dataset import Dataset
 from ..io.builtins import mnist1d_arrays
 from ..learners import make_learner
-from . import Effect, RecipeResult, bootstrap, paired_bootstrap, recipe, seeds_for
+from . import Effect, RecipeResult, bootstrap, one_blas_thread, paired_bootstrap, recipe, seeds_for
 
 NAME = "adanpc"
 PAPER = "AdaNPC: Exploring Non-Parametric Classifier for Test-Time Adaptation (Zhang et al., 2023)"
@@ -202,15 +202,8 @@ def _run_adanpc(
     )
 
 
-def run_adanpc(**kwargs) -> RecipeResult:
-    """The recipe (keyword arguments as :func:`_run_adanpc`: sizes overridable, tests run it smaller).
-
-    BLAS runs on one thread: on a shared machine its spinning threads cost more than they save.
-    """
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1, user_api="blas"):
-        return _run_adanpc(**kwargs)
+# The recipe (keyword arguments as :func:`_run_adanpc`: sizes overridable, tests run it smaller).
+run_adanpc = one_blas_thread(_run_adanpc)
 
 
 @recipe(NAME, paper=PAPER, claim=CLAIM, control=CONTROL)

@@ -51,7 +51,7 @@ import pandas as pd
 
 from ..dataset import Dataset
 from ..learners import make_learner
-from . import Effect, RecipeResult, bootstrap, paired_bootstrap, recipe, seeds_for
+from . import Effect, RecipeResult, bootstrap, one_blas_thread, paired_bootstrap, recipe, seeds_for
 
 NAME = "diversification"
 PAPER = (
@@ -230,15 +230,8 @@ def _run_diversification(
     )
 
 
-def run_diversification(**kwargs) -> RecipeResult:
-    """The recipe (keyword arguments as :func:`_run_diversification`: sizes overridable, tests run it smaller).
-
-    BLAS runs on one thread: on a shared machine its spinning threads cost more than they save.
-    """
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1, user_api="blas"):
-        return _run_diversification(**kwargs)
+# The recipe (keyword arguments as :func:`_run_diversification`: sizes overridable, tests run it smaller).
+run_diversification = one_blas_thread(_run_diversification)
 
 
 @recipe(NAME, paper=PAPER, claim=CLAIM, control=CONTROL)

@@ -57,7 +57,7 @@ import pandas as pd
 from ..dataset import Dataset
 from ..io.builtins import MNIST1D_OOD_SHIFT, mnist1d_arrays
 from ..learners import make_learner
-from . import Effect, RecipeResult, paired_bootstrap, recipe, seeds_for
+from . import Effect, RecipeResult, one_blas_thread, paired_bootstrap, recipe, seeds_for
 
 NAME = "specialist-generalist"
 PAPER = "Specialist or Generalist? Instruction Tuning for Specific NLP Tasks (Shi et al., 2023)"
@@ -168,15 +168,8 @@ def _run_specialist_generalist(
     )
 
 
-def run_specialist_generalist(**kwargs) -> RecipeResult:
-    """The recipe (keyword arguments as :func:`_run_specialist_generalist`: sizes overridable, tests run it smaller).
-
-    BLAS runs on one thread: on a shared machine its spinning threads cost more than they save.
-    """
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1, user_api="blas"):
-        return _run_specialist_generalist(**kwargs)
+# The recipe (keyword arguments as :func:`_run_specialist_generalist`: sizes overridable, tests run it smaller).
+run_specialist_generalist = one_blas_thread(_run_specialist_generalist)
 
 
 @recipe(NAME, paper=PAPER, claim=CLAIM, control=CONTROL)

@@ -65,7 +65,7 @@ import pandas as pd
 
 from ..dataset import Dataset
 from ..learners.mlp import TorchLearner, mlp_module
-from . import Effect, RecipeResult, bootstrap, recipe, seeds_for
+from . import Effect, RecipeResult, bootstrap, one_blas_thread, recipe, seeds_for
 
 NAME = "unforgettable"
 PAPER = "Unforgettable Generalization in Language Models (Zhang, Choshen & Andreas, 2024)"
@@ -285,15 +285,8 @@ def _run_unforgettable(
     )
 
 
-def run_unforgettable(**kwargs) -> RecipeResult:
-    """The recipe (keyword arguments as :func:`_run_unforgettable`: sizes overridable, tests run it smaller).
-
-    BLAS runs on one thread: on a shared machine its spinning threads cost more than they save.
-    """
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1, user_api="blas"):
-        return _run_unforgettable(**kwargs)
+# The recipe (keyword arguments as :func:`_run_unforgettable`: sizes overridable, tests run it smaller).
+run_unforgettable = one_blas_thread(_run_unforgettable)
 
 
 @recipe(NAME, paper=PAPER, claim=CLAIM, control=CONTROL)
