@@ -88,7 +88,7 @@ def print_recipes(recipes: Sequence[Any], console: Console) -> None:
     table.add_column("claim")
     table.add_column("negative control")
     for r in recipes:
-        table.add_row(r.name, r.paper, r.claim, getattr(r, "control", "") or "-")
+        table.add_row(escape(r.name), escape(r.paper), escape(r.claim), escape(getattr(r, "control", "") or "-"))
     console.print(table)
 
 
@@ -96,11 +96,11 @@ def print_recipe_result(res: Any, console: Console) -> None:
     """One recipe's verdict, its claim, each effect with its interval, and what it measured."""
     verdict = "[green]held[/green]" if res.held else "[red]not held[/red]"
     if getattr(res, "is_control", False):
-        console.print(f"[bold]{res.name}[/bold] negative control ({res.control}) — {verdict}")
+        console.print(f"[bold]{escape(res.name)}[/bold] negative control ({escape(str(res.control))}) — {verdict}")
     else:
-        console.print(f"[bold]{res.name}[/bold] — {verdict}\n  claim: {res.claim}")
+        console.print(f"[bold]{escape(res.name)}[/bold] — {verdict}\n  claim: {escape(str(res.claim))}")
         if getattr(res, "claim_part", ""):
-            console.print(f"  checked: {res.claim_part}")
+            console.print(f"  checked: {escape(str(res.claim_part))}")
     for e in getattr(res, "effects", None) or []:
         console.print(f"  {e}", markup=False)
     for k, v in res.measured.items():

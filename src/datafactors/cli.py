@@ -204,7 +204,7 @@ def select_cmd(
         Path | None, typer.Option("--clusters", help="minhash_dedup: Parquet of the near-duplicate clusters.")
     ] = None,
     target: Annotated[
-        str | None, typer.Option("--target", help="Eval file of a target-aware selector (decontaminate).")
+        str | None, typer.Option("--target", help="Eval file of a target-aware selector (decontaminate, retrieve).")
     ] = None,
     text: Text = None,
     text_backend: Backend = "torch",
@@ -275,6 +275,42 @@ def select_cmd(
     out_console.print(
         f"kept {res.n_kept} of {res.n_rows} examples with {res.strategy!r}{shards}; wrote [bold]{wrote}[/bold]"
     )
+
+
+@app.command("augment")
+def augment_cmd(
+    data: Annotated[str, typer.Argument(help="Built-in name or a file (.csv .parquet .jsonl .npz).")],
+    name: Annotated[
+        str, typer.Option("--name", help="Augmentation: targeted, generic, crafted, dm or dwa (docs/augment.md).")
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", help="File of the new rows with all their columns (.jsonl .parquet .csv).")
+    ],
+    append: Annotated[bool, typer.Option("--append", help="Write the original rows first, then the new ones.")] = False,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            help="Augmentation option KEY=VALUE, repeatable; a comma-separated VALUE is a list "
+            "(e.g. --param columns=spurious_0,spurious_1 --param copies=2).",
+        ),
+    ] = None,
+    label: Label = None,
+    seed: Seed = 0,
+) -> None:
+    """Make new rows (augmented copies or synthetic examples); each id says where its row came from.
+
+    Example: datafactors augment data.csv --name targeted --param columns=background --append --out augmented.parquet
+
+    Example: datafactors augment digits --name crafted --param family=shift --param copies=2 --out shifted.jsonl
+
+    Example: datafactors augment digits --name dwa --param ipc=10 --out synthetic.parquet
+    """
+    from .experiment.commands import augment_command
+
+    res = augment_command(data, name, out, params=param or [], append=append, label=label, seed=seed, notify=_note)
+    kept = f" after the {res.n_rows} original rows" if res.n_out > res.n_new else ""
+    out_console.print(f"made {res.n_new} rows with {res.name!r} from {res.n_rows}{kept}; wrote [bold]{res.out}[/bold]")
 
 
 @app.command()
@@ -600,7 +636,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app(args=argv, prog_name="datafactors")
     except DatafactorsError as e:
-        err_console.print(f"[bold red]error:[/bold red] {e}", highlight=False, soft_wrap=True)
+        from rich.markup import escape
+
+        # the message is plain text: "[indices]" in it is not Rich markup
+        err_console.print(f"[bold red]error:[/bold red] {escape(str(e))}", highlight=False, soft_wrap=True)
         return 2
     except KeyboardInterrupt:
         err_console.print("interrupted")

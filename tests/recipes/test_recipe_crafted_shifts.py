@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 import datafactors as df
+from datafactors.augment.crafted import FAMILIES
 from datafactors.recipes import REGISTRY
 from datafactors.recipes.crafted_shifts import SPLIT, TARGETS, jitter, zoo
-from datafactors.splits.crafted import FAMILIES
 
 
 def test_registered_with_a_control_and_targets_are_families():

@@ -5,9 +5,10 @@ import pandas as pd
 import pytest
 
 import datafactors as df
+from datafactors.augment.crafted import FAMILIES, apply_family, fold_families, infer_shape
 from datafactors.splits import REGISTRY, split
 from datafactors.splits.compositional import held_out_combinations
-from datafactors.splits.crafted import FAMILIES, augment, crafted_validation_sets, fold_families, infer_shape
+from datafactors.splits.crafted import crafted_validation_sets
 
 
 @pytest.fixture(scope="module")
@@ -157,17 +158,17 @@ def test_augment_families_on_signals_and_images():
     sig = rng.normal(size=(20, 40))
     img = rng.uniform(0, 16, size=(20, 64))
     assert infer_shape(40) == (40,) and infer_shape(64) == (8, 8) and infer_shape(64, (64,)) == (64,)
-    inv = augment(img, "invert")
+    inv = apply_family(img, "invert")
     np.testing.assert_allclose(inv, img.min() + img.max() - img, rtol=1e-5)
-    q = augment(img, "quantize")
+    q = apply_family(img, "quantize")
     assert len(np.unique(np.round(q, 4))) <= 8
-    drop = augment(sig, "dropout", seed=0)
+    drop = apply_family(sig, "dropout", seed=0)
     assert 0.2 < (drop == 0).mean() < 0.4
-    noisy = augment(sig, "noise", seed=0)
+    noisy = apply_family(sig, "noise", seed=0)
     assert np.std(noisy - sig) == pytest.approx(0.5 * sig.std(), rel=0.1)
-    blur = augment(sig, "blur")
+    blur = apply_family(sig, "blur")
     assert np.abs(np.diff(blur, axis=1)).mean() < np.abs(np.diff(sig, axis=1)).mean()
-    shifted = augment(sig, "shift", seed=1)
+    shifted = apply_family(sig, "shift", seed=1)
 
     def translate(row, k):
         out = np.zeros_like(row)
@@ -179,10 +180,10 @@ def test_augment_families_on_signals_and_images():
 
     for a, b in zip(shifted, sig, strict=True):  # each row is a zero-filled translation by at most 40/8
         assert any(np.allclose(a, translate(b, k), atol=1e-6) for k in range(-5, 6))
-    rot = augment(img, "shift", seed=2)
+    rot = apply_family(img, "shift", seed=2)
     assert rot.shape == img.shape and not np.allclose(rot, img)
     with pytest.raises(df.ConfigError, match="unknown augmentation"):
-        augment(sig, "sharpen")
+        apply_family(sig, "sharpen")
 
 
 def test_crafted_validation_sets_keep_labels_and_mark_ids(ds):

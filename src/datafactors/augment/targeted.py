@@ -15,16 +15,14 @@ or over groups with ``donors="groups"``) is unchanged.
 knowing which columns are spurious: the untargeted augmentation the paper compares with.
 
 Which columns are spurious: ``columns=`` (indices, or names when the dataset has
-``feature_columns``); without it they are read from the dataset: feature columns
-whose names start with ``spurious`` or, for the ``spurious`` task
-(:mod:`datafactors.tasks.spurious`, datasets named ``spurious-digits`` /
-``spurious-mnist1d``), the columns after the base features (64 / 40).
+``feature_columns``); without it they are read from the dataset: the feature columns
+whose names start with ``spurious`` (the ``spurious`` task, :mod:`datafactors.tasks.spurious`,
+names its columns ``spurious_0``, ``spurious_1``, ...).
 """
 
 from __future__ import annotations
 
 import numbers
-import re
 from typing import Any
 
 import numpy as np
@@ -36,37 +34,18 @@ from . import REGISTRY, NewRows
 DONORS = ("rows", "groups")
 GENERIC_KINDS = ("noise", "dropout")
 
-# The spurious task appends its spurious columns after the base features; it records
-# which they are nowhere else, so the base widths are mirrored here.
-_SPURIOUS_TASK = re.compile(r"^spurious-(mnist1d|digits)(?=$|[-~#])")
-_SPURIOUS_TASK_BASE_FEATURES = {"mnist1d": 40, "digits": 64}
-
-
-def spurious_task_columns(ds: Dataset) -> np.ndarray | None:
-    """The spurious columns of a dataset made by the ``spurious`` task, else None.
-
-    Recognised by the task's dataset name (``spurious-digits``, ``spurious-mnist1d``,
-    with ``-test`` / ``-ood`` / ``~...`` suffixes) and its ``extra["spurious"]`` column.
-    """
-    m = _SPURIOUS_TASK.match(ds.name)
-    if m is None or ds.extra is None or "spurious" not in ds.extra.columns:
-        return None
-    base = _SPURIOUS_TASK_BASE_FEATURES[m.group(1)]
-    if ds.n_features <= base:
-        return None
-    return np.arange(base, ds.n_features, dtype=np.int64)
-
 
 def spurious_columns(ds: Dataset) -> np.ndarray | None:
     """Spurious feature columns the dataset itself records, or None.
 
-    Feature columns named ``spurious...`` (a table loaded with such columns) come first;
-    then the ``spurious`` task's layout (:func:`spurious_task_columns`).
+    They are the feature columns whose names start with ``spurious`` (case-insensitive):
+    a table loaded with such columns, or a dataset made by the ``spurious`` task
+    (:mod:`datafactors.tasks.spurious` names its columns ``spurious_0``, ``spurious_1``, ...).
     """
     named = [j for j, c in enumerate(ds.feature_columns) if str(c).lower().startswith("spurious")]
     if named and len(ds.feature_columns) == ds.n_features:
         return np.array(named, dtype=np.int64)
-    return spurious_task_columns(ds)
+    return None
 
 
 def resolve_columns(ds: Dataset, columns: Any) -> np.ndarray:
@@ -81,7 +60,7 @@ def resolve_columns(ds: Dataset, columns: Any) -> np.ndarray:
         if found is None:
             raise DataError(
                 f"targeted augmentation needs to know which columns are spurious, and {ds.name} does not "
-                "record them (no feature columns named 'spurious...', not made by the spurious task): "
+                "record them (no feature columns named 'spurious...'): "
                 "pass columns=[indices] or columns=[names]"
             )
         return found
@@ -187,8 +166,8 @@ def targeted(ds: Dataset, *, rng: np.random.Generator, columns: Any = None, copi
     extra: dict[str, Any] = {"donor": [str(ds.ids[i]) for i in donor]}
     if ds.groups is not None:
         extra["donor_group"] = np.asarray(ds.groups, dtype=object)[donor]
-    task_cols = spurious_task_columns(ds)
-    if task_cols is not None and np.array_equal(task_cols, cols) and ds.extra is not None:
+    named = spurious_columns(ds)
+    if named is not None and np.array_equal(named, cols) and ds.extra is not None and "spurious" in ds.extra:
         s = ds.extra["spurious"].to_numpy()[donor]
         extra["spurious"] = s
         if "aligned" in ds.extra.columns and ds.y is not None:

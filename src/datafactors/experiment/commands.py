@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np  # noqa: F401  (the doctests use it)
+import numpy as np
 import pandas as pd
 
 from .._errors import ConfigError, DataError
@@ -23,10 +23,12 @@ from ..dataset import Dataset
 Notify = Callable[[str], None]
 
 __all__ = [
+    "AugmentResult",
     "ProfileResult",
     "ScoreResult",
     "SelectResult",
     "SplitResult",
+    "augment_command",
     "columns_note",
     "embedding_note",
     "load_data",
@@ -69,6 +71,17 @@ class SplitResult:
 
     out: Path
     counts: dict[str, int]
+
+
+@dataclass(frozen=True)
+class AugmentResult:
+    """What ``augment_command`` wrote: ``n_new`` rows made by ``name`` from ``n_rows`` (``n_out`` in the file)."""
+
+    out: Path
+    name: str
+    n_rows: int
+    n_new: int
+    n_out: int
 
 
 @dataclass(frozen=True)
@@ -475,6 +488,55 @@ def _count_rows(q: Path) -> int:
         return len(pd.read_csv(q, usecols=[0]))
     with open(q, "rb") as fh:
         return sum(1 for line in fh if line.strip())
+
+
+def _augment_params(params: Sequence[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` options; a comma-separated value is a list (``columns=spurious_0,spurious_1``)."""
+    from .._validation import parse_param_items, parse_param_value
+
+    out = parse_param_items(list(params), flag="--param")
+    for key, value in out.items():
+        if isinstance(value, str) and "," in value:
+            out[key] = [parse_param_value(v.strip()) for v in value.split(",") if v.strip()]
+    return out
+
+
+def augment_command(
+    data: str,
+    name: str,
+    out: Path,
+    *,
+    params: Sequence[str] = (),
+    append: bool = False,
+    label: str | None = None,
+    seed: int = 0,
+    notify: Notify | None = None,
+) -> AugmentResult:
+    """Make new rows from ``data`` with the augmentation ``name`` and write them with all their columns.
+
+    ``params`` are the augmentation's ``KEY=VALUE`` options (checked before the data is
+    loaded); ``append`` writes the original rows first. ``out`` ends in .parquet, .jsonl or
+    .csv; it is written beside itself and renamed into place, so a failure leaves no
+    partial file. Every row carries its ``id`` (``parent~name:k``), ``parent`` and
+    ``augmentation`` columns (:mod:`datafactors.augment`).
+    """
+    from ..augment import augment, check_augmentation
+    from ..io import check_out_path
+    from ..select.export import EXPORT_FORMATS, export_rows
+
+    out = Path(out)
+    suffix = out.suffix.lower()
+    if suffix not in EXPORT_FORMATS:
+        raise DataError(
+            f"--out {out}: unknown extension {suffix or '(none)'!r}; expected one of {', '.join(EXPORT_FORMATS)}"
+        )
+    check_out_path(out, suffix, flag="--out")
+    kw = _augment_params(params)
+    check_augmentation(name, kw)
+    ds = load_data(data, label, notify=notify)
+    new = augment(ds, name, seed=seed, append=append, **kw)
+    export_rows(new, np.arange(new.n), out, label_column=label)
+    return AugmentResult(out, name, ds.n, new.n - (ds.n if append else 0), new.n)
 
 
 def split_command(

@@ -19,7 +19,7 @@ in common):
 
 - six *constructions* of the same task: ``standard`` (the generator's test items),
   ``noise``, ``shift``, ``blur`` and ``dropout`` (the crafted-shift families of
-  :mod:`datafactors.splits.crafted` applied to fresh test items) and ``other generator``
+  :mod:`datafactors.augment.crafted` applied to fresh test items) and ``other generator``
   (MNIST-1D generated with wider translations, more shear and scaling);
 - a *saturated* difficulty mix: the easiest test items of a held-out pool, by the
   probability a reference MLP (trained on all 4000 examples, not in the zoo) gives the
@@ -56,11 +56,11 @@ import functools
 import numpy as np
 import pandas as pd
 
+from ..augment.crafted import apply_family
 from ..dataset import Dataset
 from ..io.builtins import mnist1d_arrays
 from ..learners import make_learner
 from ..metrics import concurrence
-from ..splits.crafted import augment
 from . import Effect, RecipeResult, bootstrap, recipe, seeds_for
 
 NAME = "concurrence"
@@ -116,7 +116,7 @@ def _fit(spec, train: Dataset, order: np.ndarray, s: int):
     if family is not None:
         X = sub.X.copy()
         half = np.arange(0, n, 2)
-        X[half] = augment(X[half], family, seed=np.random.default_rng([s, 4, n]))
+        X[half] = apply_family(X[half], family, seed=np.random.default_rng([s, 4, n]))
         sub = Dataset.from_arrays(X, sub.y, class_names=list(sub.class_names))
     if learner == "logistic":
         return make_learner("logistic").fit(sub, epochs=100, seed=s)
@@ -153,7 +153,7 @@ def benchmark_correctness(
             plain = halves(X, y, np.arange(k * n_pair, (k + 1) * n_pair))
             control[name] = plain
             if name in FAMILIES:
-                real[name] = tuple((augment(Xh, name, severity=FAMILIES[name], seed=rng), yh) for Xh, yh in plain)
+                real[name] = tuple((apply_family(Xh, name, severity=FAMILIES[name], seed=rng), yh) for Xh, yh in plain)
             elif name == "other generator":
                 real[name] = halves(other["x_test"], other["y_test"], np.arange(n_pair))
             else:

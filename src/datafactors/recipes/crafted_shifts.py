@@ -16,7 +16,7 @@ train / ID validation / crafted validation / test rows (900 / 300 / 300 / 297,
 disjoint). A pool of 24 candidate methods (k-NN for four k, RBF SVMs for three gamma,
 decision tree, random forest, extra trees, naive Bayes, nearest centroid; each also
 trained with brightness/contrast jitter, which is none of the crafted families) is
-trained once per seed. The shift families of :mod:`datafactors.splits.crafted` (noise,
+trained once per seed. The shift families of :mod:`datafactors.augment.crafted` (noise,
 blur, shift/affine, invert, quantize, dropout) are held out *one family at a time*: the
 target domain is the test rows under the held-out family, the crafted validation score
 is the mean accuracy on the crafted-validation rows under the other five families, so
@@ -124,7 +124,7 @@ def score_pool(seed: int) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
 def _score_pool(seed: int) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     from sklearn.datasets import load_digits
 
-    from ..splits.crafted import FAMILIES, augment
+    from ..augment.crafted import FAMILIES, apply_family
 
     X, y = load_digits(return_X_y=True)
     rng = np.random.default_rng([seed, 0])
@@ -133,8 +133,8 @@ def _score_pool(seed: int) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     tr, vid, vcr, te = perm[:a], perm[a:b], perm[b:c], perm[c:]
     X_jit = np.vstack([X[tr], jitter(X[tr], rng), jitter(X[tr], rng)])
     y_jit = np.tile(y[tr], 3)
-    val = [augment(X[vcr], f, seed=rng) for f in FAMILIES]
-    test = [augment(X[te], f, seed=rng) for f in FAMILIES]
+    val = [apply_family(X[vcr], f, seed=rng) for f in FAMILIES]
+    test = [apply_family(X[te], f, seed=rng) for f in FAMILIES]
     queries = np.vstack([X[vid], X[vcr], *val, *test])  # one predict call per model
     truth = np.concatenate([y[vid], np.tile(y[vcr], 1 + len(FAMILIES)), np.tile(y[te], len(FAMILIES))])
     cuts = np.cumsum([len(vid)] + [len(vcr)] * (1 + len(FAMILIES)) + [len(te)] * len(FAMILIES))[:-1]
@@ -169,7 +169,7 @@ def _best(score: np.ndarray) -> np.ndarray:
 def crafted_shifts(*, seed: int = 0, quick: bool = False, control: bool = False) -> RecipeResult:
     from scipy.stats import kendalltau
 
-    from ..splits.crafted import FAMILIES
+    from ..augment.crafted import FAMILIES
 
     seeds = seeds_for(seed, quick, full=6)
     frames, crafted_rows, id_rows, picks = [], [], [], []

@@ -14,7 +14,9 @@ random positions); groups are ``(label, spurious value)``, written ``"y=1,s=0"``
   accuracy difference from ``test`` is due to the spurious attribute alone.
 
 ``extra`` columns: ``base_label`` (the original digit), ``spurious`` (0/1) and
-``aligned`` (``s == y``). Features: the base features, then the spurious columns last.
+``aligned`` (``s == y``). Features: the base features (``feature_columns`` ``x0``, ``x1``,
+...), then the spurious columns last (``spurious_0``, ``spurious_1``, ...), so the targeted
+augmentation (:mod:`datafactors.augment.targeted`) finds them by name.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ def _with_spurious(X, base_y, ids, s, rng, dims, strength, noise, name) -> Datas
         class_names=CLASS_NAMES,
         name=name,
         min_classes=1,
+        feature_columns=[f"x{j}" for j in range(np.shape(X)[1])] + [f"spurious_{k}" for k in range(dims)],
     )
 
 
