@@ -235,14 +235,21 @@ def derive(
 
 
 def _same_rows_budgets(selections: pd.DataFrame | None) -> set[float]:
-    """Budgets at which every strategy selected the same rows for every seed."""
+    """Budgets at which every strategy selected the same rows (and augmented them alike) for every seed."""
     if selections is None or selections.empty:
         return set()
     out = set()
     for budget, g in selections.groupby("budget"):
         same = True
         for _, gs in g.groupby("seed"):
-            sets = {frozenset(ids.astype(str)) for _, ids in gs.groupby("strategy")["id"]}
+            # a strategy that augments its rows (column ``augment``) trains other data than one that does not
+            aug = (
+                gs["augment"].fillna("").astype(str).groupby(gs["strategy"]).first() if "augment" in gs.columns else {}
+            )
+            sets = {
+                (frozenset(ids.astype(str)), aug.get(k) if len(aug) else None)
+                for k, ids in gs.groupby("strategy")["id"]
+            }
             if len(sets) > 1:
                 same = False
                 break

@@ -25,8 +25,20 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False)
 
 
+class AugmentConfig(_Strict):
+    """An augmentation (:mod:`datafactors.augment`) applied to a strategy's selected rows before each trial."""
+
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
 class StrategyConfig(_Strict):
-    """One selection strategy: a label for the results, a registered selector and its options."""
+    """One selection strategy: a label for the results, a registered selector and its options.
+
+    ``augment`` (a name, or ``{name, params}``) adds the rows that augmentation makes from
+    the selected rows to each trial's training set (the originals stay); the trial's
+    ``n_train`` stays the number of selected rows.
+    """
 
     name: str
     selector: str
@@ -34,6 +46,15 @@ class StrategyConfig(_Strict):
     class_balanced: bool = False
     group_balanced: bool = False
     params: dict[str, Any] = Field(default_factory=dict)
+    augment: str | AugmentConfig | None = None
+
+    def augment_spec(self) -> tuple[str, dict[str, Any]] | None:
+        """``(name, params)`` of the strategy's augmentation, or None."""
+        if self.augment is None:
+            return None
+        if isinstance(self.augment, str):
+            return self.augment, {}
+        return self.augment.name, dict(self.augment.params)
 
 
 class ScoreSpecConfig(_Strict):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import subprocess
 from dataclasses import dataclass, field
@@ -338,8 +339,35 @@ def _plan_selections_check(cfg: RunConfig, data: RunData) -> None:
                     group_balanced=st.group_balanced,
                     **params,
                 )
+            _check_augment(st.augment_spec(), data)
         except (ConfigError, DataError) as e:
             raise ConfigError(f"in strategy {st.name!r} of the config: {e}") from None
+
+
+def augment_label(spec: tuple[str, dict[str, Any]] | None) -> str | None:
+    """How selections.parquet records a strategy's augmentation: ``"targeted"``, ``"generic(scale=0.5)"`` or None."""
+    if spec is None:
+        return None
+    name, params = spec
+    return name if not params else f"{name}({', '.join(f'{k}={v!r}' for k, v in sorted(params.items()))})"
+
+
+def _check_augment(spec: tuple[str, dict[str, Any]] | None, data: RunData) -> None:
+    """The augmentation's name and options, and one dry run on a few training rows (bad values fail here)."""
+    if spec is None:
+        return
+    from ..augment import REGISTRY as AUGMENTATIONS
+    from ..augment import augment, check_augmentation
+
+    name, params = spec
+    check_augmentation(name, params)
+    y = data.train.y
+    # a few rows of every class (synthesizers make rows per class)
+    few = np.concatenate([np.flatnonzero(y == c)[:4] for c in np.unique(y)]) if y is not None else np.arange(8)
+    dry = dict(params)
+    if "steps" in inspect.signature(AUGMENTATIONS.get(name)).parameters:
+        dry["steps"] = 1  # a synthesizer's option values are checked before its first step
+    augment(data.train.subset(np.sort(few[: data.train.n])), name, seed=0, **dry)
 
 
 # Seeds of the stages other than the trials, recorded in the manifest (``seeds_used``).
@@ -458,10 +486,18 @@ def _execute(cfg: RunConfig, data: RunData, store: RunStore, eng: Any, rep: Repo
     sels = _selections(cfg, data, scores, rep, stored)
     _write_duplicates(cfg, data, store)
     if stored is None or len(_stored_selections(stored, data)) < len(sels):
+        strategies = {st.name: st for st in cfg.strategies}
         rows = [
             pd.DataFrame(
-                {"strategy": k[0], "budget": k[1], "seed": k[2], "id": data.train.ids[idx], "rank": np.arange(len(idx))}
-            )
+                {
+                    "strategy": k[0],
+                    "budget": k[1],
+                    "seed": k[2],
+                    "id": data.train.ids[idx],
+                    "rank": np.arange(len(idx)),
+                    "augment": augment_label(strategies[k[0]].augment_spec()),
+                }
+            )  # fmt: skip
             for k, idx in sels.items()
         ]
         store.write_parquet("selections.parquet", pd.concat(rows, ignore_index=True))
@@ -471,12 +507,14 @@ def _execute(cfg: RunConfig, data: RunData, store: RunStore, eng: Any, rep: Repo
     ref_budget = max(cfg.budgets)
     ref_trial = trial_id(cfg.strategies[0].name, ref_budget, cfg.seeds[0], cfg.learner)
     done = store.finished_trials()
-    # Identical selections (e.g. every strategy at 100%) with the same seed are trained once.
+    # Identical selections (e.g. every strategy at 100%) with the same seed and augmentation are trained once.
+    aug_specs = {st.name: st.augment_spec() for st in cfg.strategies}
     groups: dict[str, dict[str, Any]] = {}
     for (strategy, b, s), idx in sels.items():
         tid = trial_id(strategy, b, s, cfg.learner)
         sorted_idx = np.sort(idx)
-        key = hashlib.sha256(sorted_idx.tobytes() + str(s).encode()).hexdigest()
+        aug = aug_specs[strategy]
+        key = hashlib.sha256(sorted_idx.tobytes() + str(s).encode() + repr(aug).encode()).hexdigest()
         g = groups.setdefault(key, {"spec": None, "trials": []})
         g["trials"].append({"trial_id": tid, "strategy": strategy, "budget": b, "n_train": len(idx), "seed": s})
         if g["spec"] is None:
@@ -488,6 +526,7 @@ def _execute(cfg: RunConfig, data: RunData, store: RunStore, eng: Any, rep: Repo
                 "seed": s,
                 "epochs": trial_epochs(cfg, len(idx), n_full),
                 "keep_predictions": False,
+                "augment": aug,
             }
         if tid == ref_trial:
             g["spec"]["keep_predictions"] = store.read_parquet("predictions.parquet") is None

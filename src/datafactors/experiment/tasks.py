@@ -27,6 +27,12 @@ def trial_task(spec: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
     t0 = time.perf_counter()
     try:
         train = data["train"].subset(spec["indices"])
+        if spec.get("augment"):
+            from ..augment import augment
+
+            name, params = spec["augment"]
+            # the augmentation's own stream, apart from the trial's training seed
+            train = augment(train, name, seed=np.random.default_rng((int(spec["seed"]), 7)), append=True, **params)
         lrn = make_learner(spec["learner"], **spec["learner_params"])
         lrn.fit(train, epochs=spec["epochs"], seed=spec["seed"])
         metrics: list[tuple[str, str, float]] = []
