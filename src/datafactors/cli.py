@@ -204,7 +204,13 @@ def select_cmd(
         Path | None, typer.Option("--clusters", help="minhash_dedup: Parquet of the near-duplicate clusters.")
     ] = None,
     target: Annotated[
-        str | None, typer.Option("--target", help="Eval file of a target-aware selector (decontaminate, retrieve).")
+        str | None,
+        typer.Option(
+            "--target",
+            help="Target of a target-aware selector (decontaminate, retrieve): a data file (its rows), "
+            "an .npy (m, d) array of embeddings, or ids of rows of DATA (.txt one per line, or a table "
+            "with only an id column).",
+        ),
     ] = None,
     text: Text = None,
     text_backend: Backend = "torch",

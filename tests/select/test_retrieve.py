@@ -212,3 +212,35 @@ def test_cli_select_retrieve_with_a_target_file(tmp_path, capsys):
     assert _cli([*argv, "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "missing.csv" in err and "Traceback" not in err
+
+
+def test_cli_target_as_ids_or_embeddings(tmp_path, capsys):
+    train, _ = _write(tmp_path)
+    out = tmp_path / "sel.parquet"
+    base = ["select", str(train), "--strategy", "retrieve", "--budget", "2", "--out", str(out)]
+    # the same targets as t.csv, as an (m, d) .npy array: the same four rows as from the table
+    np.save(tmp_path / "t.npy", np.array([[2.0, 0.1], [-0.1, 3.0]]))
+    assert _cli([*base[:-4], "--budget", "4", "--target", str(tmp_path / "t.npy"), "--out", str(out)]) == 0
+    assert pd.read_parquet(out)["index"].tolist() == [0, 1, 4, 5]
+    # ids of rows of the data (a .txt list, or a table with only an id column): r0 (1, 0) and r1 (0, 1)
+    # are the queries and never their own neighbours; both have (2, 2) nearest (cosine 0.707), so the
+    # round-robin takes row 4 for r0 and r1's next, (-3, 3) (cosine 0.707 to r1), for r1
+    (tmp_path / "ids.txt").write_text("r0\nr1\n", encoding="utf-8")
+    pd.DataFrame({"id": ["r0", "r1"]}).to_csv(tmp_path / "ids.csv", index=False)
+    for f in ("ids.txt", "ids.csv"):
+        assert _cli([*base, "--target", str(tmp_path / f)]) == 0
+        assert sorted(pd.read_parquet(out)["id"].tolist()) == ["r4", "r5"]
+    capsys.readouterr()
+    # bad target files: one line, exit 2, nothing written
+    out.unlink()
+    (tmp_path / "none.txt").write_text("\n\n", encoding="utf-8")
+    (tmp_path / "bad.npy").write_bytes(b"\x93NUMPY garbage")
+    np.save(tmp_path / "flat.npy", np.zeros(3))
+    (tmp_path / "latin.txt").write_bytes("r0\n\xe9\n".encode("latin-1"))
+    cases = [("none.txt", "holds no ids"), ("bad.npy", "not a readable .npy"), ("flat.npy", "(m, d) array"),
+             ("latin.txt", "not UTF-8"), ("missing.npy", "no such file")]  # fmt: skip
+    for f, message in cases:
+        assert _cli([*base, "--target", str(tmp_path / f)]) == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, (f, err)
+        assert not out.exists()

@@ -30,6 +30,7 @@ __all__ = [
     "SplitResult",
     "augment_command",
     "columns_note",
+    "read_target",
     "embedding_note",
     "load_data",
     "profile_command",
@@ -380,9 +381,9 @@ def select_command(
         ds = load_data(data, label, text=text, text_backend=text_backend, notify=notify, progress=progress)
     sc = None if scores is None else read_scores(scores)
     if target is not None:
-        kw["target"] = read_text_rows(target, text, label=label) if raw else load_data(
-            target, label, text=text, text_backend=text_backend, progress=progress
-        )  # fmt: skip
+        kw["target"] = read_target(
+            target, text=text, label=label, raw=raw, text_backend=text_backend, progress=progress
+        )
     emb = None if embeddings is None else read_embeddings(embeddings, ds)
     idx = select(
         ds,
@@ -416,6 +417,61 @@ def select_command(
             write_table(frame, out)
     written = tuple(Path(p) for p in (out, export, clusters) if p is not None)
     return SelectResult(written[0], strategy, len(idx), ds.n, written=written)
+
+
+def read_target(
+    target: str | Path,
+    *,
+    text: str | None = None,
+    label: str | None = None,
+    raw: bool = False,
+    text_backend: str = "torch",
+    progress: Progress | None = None,
+) -> Any:
+    """What ``--target FILE`` of a target-aware selector names, read from the file.
+
+    - ``.npy``: an (m, d) array of target embeddings, in the space of ``--embeddings``
+      (or of the data's features);
+    - ``.txt``: one id per line, rows of the data itself (they are the targets and are
+      never selected as their own neighbours);
+    - a table (.csv, .parquet, .jsonl, ...) with a single column ``id``: the same ids;
+    - any other data file: its rows, loaded like the data (the same ``text`` column is embedded).
+    """
+    p = Path(target)
+    suffix = p.suffix.lower()
+    if suffix == ".npy":
+        if not p.is_file():
+            raise DataError(f"--target {p}: no such file")
+        try:
+            T = np.load(p, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as e:
+            raise DataError(f"--target {p} is not a readable .npy array: {str(e).splitlines()[0]}") from None
+        if T.ndim != 2 or T.dtype.kind not in "fiub":
+            raise DataError(f"--target {p}: expected an (m, d) array of numbers, got {T.dtype} of shape {T.shape}")
+        return T
+    if suffix == ".txt":
+        try:
+            ids = [ln.strip() for ln in p.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        except FileNotFoundError:
+            raise DataError(f"--target {p}: no such file") from None
+        except UnicodeDecodeError as e:
+            raise DataError(f"--target {p} is not UTF-8 text ({e.reason} at byte {e.start})") from None
+        if not ids:
+            raise DataError(f"--target {p} holds no ids (one id per line)")
+        return ids
+    if p.is_file() and suffix in (".csv", ".tsv", ".parquet", ".jsonl", ".ndjson"):
+        from ..io.readers import read_frame
+
+        frame = read_frame(p, what="a target file")
+        if list(frame.columns) == ["id"]:
+            if frame.empty:
+                raise DataError(f"--target {p} holds no ids")
+            return frame["id"].tolist()
+    if raw:
+        from ..featurize.raw_text import read_text_rows
+
+        return read_text_rows(target, text, label=label)
+    return load_data(str(target), label, text=text, text_backend=text_backend, progress=progress)
 
 
 def _reads_only_text(strategy: str, params: dict[str, Any]) -> bool:
