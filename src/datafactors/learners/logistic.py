@@ -14,9 +14,17 @@ from . import REGISTRY
 from ._common import Standardizer, check_fit_args, check_predict_input
 
 
+def _identity(X: np.ndarray) -> np.ndarray:
+    return np.asarray(X, dtype=np.float32)
+
+
 @REGISTRY.register("logistic")
 class LogisticLearner:
     """scikit-learn ``LogisticRegression`` (lbfgs, L2 with strength ``C``) on standardized features.
+
+    ``standardize=False`` fits on the features as given: for training sets too small to
+    estimate a scale from (a few condensed or exemplar rows per class), standardize them
+    beforehand with statistics of the data they stand for.
 
     An "epoch" is one lbfgs iteration over the full training set, so ``epochs`` caps
     the iterations. With ``record_dynamics=True`` the model is fitted one iteration
@@ -25,10 +33,13 @@ class LogisticLearner:
     ``||p - onehot(y)||_2 * sqrt(||x||^2 + 1)`` (weights and bias).
     """
 
-    def __init__(self, C: float = 1.0) -> None:
-        if not (isinstance(C, (int, float)) and C > 0):
+    def __init__(self, C: float = 1.0, standardize: bool = True) -> None:
+        if isinstance(C, (bool, np.bool_)) or not (isinstance(C, (int, float)) and C > 0):
             raise ConfigError(f"C == {C!r}, must be > 0")
+        if not isinstance(standardize, (bool, np.bool_)):
+            raise ConfigError(f"standardize == {standardize!r}, must be True or False")
         self.C = float(C)
+        self.standardize = bool(standardize)
         self.dynamics: TrainingDynamics | None = None
         self.model_ = None
         self.n_features_: int | None = None
@@ -42,7 +53,7 @@ class LogisticLearner:
     def fit(self, ds: Dataset, *, epochs: float, seed: int, record_dynamics: bool = False) -> LogisticLearner:
         check_fit_args(ds, epochs, seed)
         self.n_features_, self.n_classes_ = ds.n_features, ds.n_classes
-        self._scaler = Standardizer(ds.X)
+        self._scaler = Standardizer(ds.X) if self.standardize else _identity
         Xs = self._scaler(ds.X)
         iters = max(1, math.ceil(epochs))
         self.dynamics = None
