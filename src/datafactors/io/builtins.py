@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 import random
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -10,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .._errors import ConfigError
 from .._registry import Registry
 from .._splitting import stratified_indices
 from .._validation import check_random_state
@@ -53,18 +56,56 @@ def mnist1d_arrays(num_samples: int, train_split: float, seed: int, **overrides:
         return make_dataset(args)
 
 
+# the generator settings a user may change (the sizes and the seed are the loader's own options)
+MNIST1D_GENERATOR = {
+    "template_len": int,
+    "scale_coeff": float,
+    "max_translation": int,
+    "corr_noise_scale": float,
+    "iid_noise_scale": float,
+    "shear_scale": float,
+}
+
+
+def _generator_overrides(generator: Any) -> dict[str, Any]:
+    if generator is None:
+        return {}
+    if not isinstance(generator, dict):
+        raise ConfigError(f"generator must be a mapping of MNIST-1D settings, got {type(generator).__name__}")
+    out = {}
+    for key, value in generator.items():
+        kind = MNIST1D_GENERATOR.get(key)
+        if kind is None:
+            raise ConfigError(f"unknown MNIST-1D generator setting {key!r}; known: {', '.join(MNIST1D_GENERATOR)}")
+        ok = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) and value >= 0
+        if not ok or (kind is int and not float(value).is_integer()) or not math.isfinite(float(value)):
+            raise ConfigError(f"generator {key} == {value!r}, must be a finite {kind.__name__} >= 0")
+        if key == "template_len" and value < 1:
+            raise ConfigError(f"generator template_len == {value!r}, must be >= 1")
+        out[key] = kind(value)
+    return out
+
+
 @BUILTINS.register("mnist1d")
-def mnist1d(*, n_train: int = 4000, n_test: int = 1000, n_ood: int = 1000, seed: int = 42) -> BuiltinData:
+def mnist1d(
+    *, n_train: int = 4000, n_test: int = 1000, n_ood: int = 1000, seed: int = 42, generator: dict | None = None
+) -> BuiltinData:
     """MNIST-1D (Greydanus) generated with the ``mnist1d`` package: 40-sample 1-D signals, 10 classes.
 
     The OOD test set comes from the same generator with a different seed and shifted
     parameters: twice the correlated noise, five times the i.i.d. noise, and
     translations over the full signal length (72 instead of 48). Every set declares
     ``example_shape == (40,)``: each row is one signal.
+
+    ``generator`` changes the generator's own settings for every set (``max_translation``,
+    ``corr_noise_scale``, ``iid_noise_scale``, ``shear_scale``, ``scale_coeff``,
+    ``template_len``; the OOD set's shift is applied on top): ``{"max_translation": 1}``
+    gives signals without MNIST-1D's random translation.
     """
+    gen = _generator_overrides(generator)
     names = [str(d) for d in range(10)]
-    main = mnist1d_arrays(n_train + n_test, n_train / (n_train + n_test), seed)
-    shifted = mnist1d_arrays(n_ood, 0.0, seed + 1000, **MNIST1D_OOD_SHIFT)
+    main = mnist1d_arrays(n_train + n_test, n_train / (n_train + n_test), seed, **gen)
+    shifted = mnist1d_arrays(n_ood, 0.0, seed + 1000, **{**gen, **MNIST1D_OOD_SHIFT})
     shape = (int(np.shape(main["x"])[1]),)
     train = Dataset.from_arrays(
         main["x"],
@@ -94,6 +135,8 @@ def mnist1d(*, n_train: int = 4000, n_test: int = 1000, n_ood: int = 1000, seed:
         "MNIST-1D regenerated with a different seed and shifted generator parameters: "
         "correlated noise 0.25 -> 0.5, i.i.d. noise 0.02 -> 0.1, max translation 48 -> 72"
     )
+    if gen:
+        desc += f" (generator settings changed for every set: {', '.join(f'{k}={v}' for k, v in gen.items())})"
     return BuiltinData(train, test, ood, desc)
 
 
