@@ -136,7 +136,13 @@ class TorchLearner(TorchSettings):
 
 @REGISTRY.register("mlp")
 class MLPLearner(TorchLearner):
-    """Multi-layer perceptron proxy (ReLU, Adam). ``hidden`` lists the layer widths."""
+    """Multi-layer perceptron proxy (ReLU, Adam). ``hidden`` lists the layer widths.
+
+    After ``fit``, :meth:`features` gives the last hidden layer's activations: a learned
+    embedding for geometric selectors (``select(ds, "kcenter", k, embeddings=...)``, as
+    DeepCore's selectors use the proxy's penultimate features) or a frozen trunk for a
+    linear probe.
+    """
 
     def __init__(
         self,
@@ -160,3 +166,17 @@ class MLPLearner(TorchLearner):
             n_threads=n_threads,
             max_checkpoints=max_checkpoints,
         )
+
+    def features(self, X: np.ndarray) -> np.ndarray:
+        """(n, hidden[-1]) float32 activations of the last hidden layer (after ReLU) for rows ``X``.
+
+        The inputs are standardized as in training. DataError before ``fit`` or for rows of
+        another width.
+        """
+        if self.model_ is None:
+            from .._errors import DataError
+
+            raise DataError("the learner is not fitted yet; call fit first")
+        Xa = check_predict_input(X, self.n_features_)
+        with torch_threads(self.n_threads) as torch, torch.no_grad():
+            return self.model_[:-1](torch.from_numpy(self._scale(Xa))).numpy().astype(np.float32)
