@@ -8,10 +8,18 @@ breast-cancer set (a CSV, two stratified splits) and MNIST-1D (two generator see
 their ID test and — where the built-in has one — OOD sets. Each run's `backtest` table
 (written by `analysis.derive` into results.duckdb) is read back; the bench prints every
 backtest, the coverage of the ok ones overall and per strategy, and how many were too short
-or flat.
+or flat. ``--blocks 5`` (five splits / generator seeds per dataset) gives the >= 40 checked
+backtests the issue asks for.
+
+``--keep FILE`` saves every trial's error point (Parquet, with its run); ``--from FILE``
+re-evaluates the backtests on kept points with the current
+:func:`~datafactors.analysis.backtest.backtest_table` (the engine's settings: 200 bootstrap
+refits, seed 0) without training anything, so a change to the interval is measured on the
+same curves; ``--no-shape-check`` gives the bootstrap interval alone.
 
 Run (OPENBLAS settings unset in the command, as for every bench):
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python bench/bench_backtest_engine.py [--blocks 2]
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python bench/bench_backtest_engine.py [--blocks 2] \
+        [--keep points.parquet | --from points.parquet] [--no-shape-check]
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ import duckdb
 import pandas as pd
 
 import datafactors as df
+from datafactors.analysis.backtest import backtest_table
 from datafactors.experiment.config import config_from_dict
 
 BUDGETS = [0.0625, 0.125, 0.25, 0.375, 0.5, 1.0]
@@ -76,10 +85,7 @@ def _configs(folder: Path, blocks: int) -> list[tuple[str, dict]]:
     return out
 
 
-def main(blocks: int = 2, keep: str | None = None) -> pd.DataFrame:
-    unset = [v for v in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if v in os.environ]
-    print(f"OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset: {'no, still set: ' + ', '.join(unset) if unset else 'yes'}")
-    t0 = time.perf_counter()
+def _engine(blocks: int, keep: str | None) -> pd.DataFrame:
     frames, points = [], []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -99,18 +105,46 @@ def main(blocks: int = 2, keep: str | None = None) -> pd.DataFrame:
             if keep is not None:  # after every run, so an interrupted bench keeps what finished
                 pd.concat(points, ignore_index=True).to_parquet(keep)
             print(f"{label}: {res.n_trials} trials, {len(bt)} backtests, {time.perf_counter() - t1:.0f} s", flush=True)
-    table = pd.concat(frames, ignore_index=True)
     if keep is not None:
         print(f"error points of every trial saved to {keep}")
+    return pd.concat(frames, ignore_index=True)
+
+
+def _offline(source: str, shape_check: bool) -> pd.DataFrame:
+    points = pd.read_parquet(source)
+    print(f"error points read from {source} ({len(points)} points, {points['run'].nunique()} runs), nothing trained")
+    frames = []
+    for label, g in points.groupby("run", sort=False):
+        bt = backtest_table(g.drop(columns="run"), n_boot=200, seed=0, shape_check=shape_check)
+        bt.insert(0, "run", label)
+        frames.append(bt)
+    return pd.concat(frames, ignore_index=True)
+
+
+def main(blocks: int = 2, keep: str | None = None, source: str | None = None, shape_check: bool = True) -> pd.DataFrame:
+    unset = [v for v in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if v in os.environ]
+    print(f"OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset: {'no, still set: ' + ', '.join(unset) if unset else 'yes'}")
+    t0 = time.perf_counter()
+    if source is not None:
+        table = _offline(source, shape_check)
+    else:
+        if not shape_check:
+            raise SystemExit("--no-shape-check needs --from: the engine's own runs use the current backtest_table")
+        table = _engine(blocks, keep)
     ok = table[table["status"] == "ok"]
-    with pd.option_context("display.width", 180, "display.max_rows", 400):
-        cols = ["run", "strategy", "eval_set", "n_fit_max", "n_pred", "pred", "lo", "hi", "measured", "covered"]
-        print(table[[*cols, "status"]].to_string(index=False))
+    with pd.option_context("display.width", 200, "display.max_rows", 400):
+        cols = ["run", "strategy", "eval_set", "n_fit_max", "n_pred", "pred", "lo", "hi", "shape_error", "measured"]
+        cols = [c for c in cols if c in table]  # a run from before the shape term has no shape_error
+        print(table[[*cols, "covered", "status"]].to_string(index=False))
     cov = float(ok["covered"].astype(bool).mean()) if len(ok) else float("nan")
     per = ok.groupby("strategy")["covered"].agg(lambda c: f"{c.astype(bool).mean():.2f} of {len(c)}")
     print("coverage per strategy:", ", ".join(f"{k} {v}" for k, v in per.items()))
     per_set = ok.groupby("eval_set")["covered"].agg(lambda c: f"{c.astype(bool).mean():.2f} of {len(c)}")
     print("coverage per eval set:", ", ".join(f"{k} {v}" for k, v in per_set.items()))
+    if "shape_error" in ok:
+        width = float(((ok["hi"] - ok["lo"]) / ok["pred"]).median()) if len(ok) else float("nan")
+        print(f"shape check: {'on' if shape_check else 'off'}; {int(ok['shape_error'].isna().sum())} of {len(ok)} "
+              f"intervals without one; median interval width {width:.1%} of the prediction")  # fmt: skip
     print(
         f"{len(ok)} backtests checked ({len(table) - len(ok)} too short / flat); "
         f"90% interval coverage {cov:.2f} (target 0.80-0.97); {time.perf_counter() - t0:.1f} s"
@@ -122,5 +156,7 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--blocks", type=int, default=2, help="splits / generator seeds per dataset (5 strategies each)")
     ap.add_argument("--keep", default=None, help="save every trial's error point to this Parquet file")
+    ap.add_argument("--from", dest="source", default=None, help="re-evaluate kept error points, train nothing")
+    ap.add_argument("--no-shape-check", dest="shape_check", action="store_false", help="bootstrap interval alone")
     a = ap.parse_args()
-    main(a.blocks, a.keep)
+    main(a.blocks, a.keep, a.source, a.shape_check)

@@ -41,6 +41,78 @@ def test_a_curve_that_bends_after_the_fitted_budgets_is_not_covered():
     assert "held the measured error for 0 of 1 curves" in line and "Missed: random on id_test" in line
 
 
+def _exact(sizes, err_of, seeds=3):
+    n = np.repeat(np.asarray(sizes, dtype=float), seeds)
+    return pd.DataFrame({"strategy": "random", "eval_set": "id_test", "n_train": n, "seed": 0, "err": err_of(n)})
+
+
+def _power(n):
+    return 0.6 * n**-0.5 + 0.05
+
+
+def test_an_exact_power_law_has_no_shape_error_and_keeps_the_bootstrap_interval():
+    pts = _exact(SIZES, _power)
+    row = backtest_table(pts, n_boot=50).iloc[0]
+    boot = backtest_table(pts, n_boot=50, shape_check=False).iloc[0]
+    assert row["shape_error"] == pytest.approx(0.0, abs=1e-6) and np.isnan(boot["shape_error"])
+    assert row["lo"] == pytest.approx(boot["lo"], rel=1e-6) and row["hi"] == pytest.approx(boot["hi"], rel=1e-6)
+    assert row["pred"] == pytest.approx(_power(1600.0), rel=1e-6) and bool(row["covered"])
+
+
+def test_a_curve_that_bends_inside_the_fitted_budgets_widens_the_interval_by_its_residual():
+    # A power law on 100, 200, 400, then 10% above it at 800 = n_fit_max (and 0.06 at 1600):
+    # the refit on n <= 400 is the power law itself, so it predicts 0.6 / sqrt(800) + 0.05 =
+    # 0.0712 at 800 and misses by a factor 1.1; the backtest reaches from 800 to 1600, as far
+    # in log n as 400 to 800, so shape_error = log(1.1) * log(2) / log(2) = 0.0953 and the
+    # interval is the bootstrap one divided / multiplied by 1.1.
+    def bend(n):
+        return np.where(n <= 400, _power(n), np.where(n == 800, 1.1 * _power(800.0), 0.06))
+
+    pts = _exact(SIZES, bend)
+    row = backtest_table(pts, n_boot=100).iloc[0]
+    boot = backtest_table(pts, n_boot=100, shape_check=False).iloc[0]
+    assert row["shape_error"] == pytest.approx(np.log(1.1), rel=1e-4)
+    assert row["lo"] == pytest.approx(boot["lo"] / 1.1, rel=1e-4)
+    assert row["hi"] == pytest.approx(boot["hi"] * 1.1, rel=1e-4)
+    assert row["pred"] == pytest.approx(boot["pred"]) and row["lo"] < row["pred"] < row["hi"]
+
+
+def test_the_shape_error_is_scaled_by_the_reach_of_the_backtest():
+    # Sizes 100, 200, 300, 400, 1000: n_fit_max = 400, half of it (200) leaves two sizes, so the
+    # inner refit takes the three smallest (<= 300) and predicts 400: a reach of log(4/3) in
+    # log n, against log(1000/400) for the backtest itself. 5% off at 400 gives
+    # shape_error = log(1.05) * log(2.5) / log(4/3) = 0.0488 * 3.185 = 0.1554.
+    def bend(n):
+        return np.where(n <= 300, _power(n), np.where(n == 400, 1.05 * _power(400.0), 0.065))
+
+    row = backtest_table(_exact([100, 200, 300, 400, 1000], bend), n_boot=50).iloc[0]
+    assert row["n_fit_max"] == 400 and row["n_pred"] == 1000
+    assert row["shape_error"] == pytest.approx(np.log(1.05) * np.log(2.5) / np.log(4 / 3), rel=1e-4)
+    assert row["shape_error"] == pytest.approx(0.1554, abs=1e-4)
+
+
+def test_three_fitted_sizes_give_no_shape_check_and_the_summary_says_so():
+    pts = _exact([100, 200, 400, 800], _power)  # fitted: 100, 200, 400 -- no fourth size to check the shape on
+    row = backtest_table(pts, n_boot=50).iloc[0]
+    boot = backtest_table(pts, n_boot=50, shape_check=False).iloc[0]
+    assert row["status"] == "ok" and np.isnan(row["shape_error"])
+    assert (row["lo"], row["hi"]) == (boot["lo"], boot["hi"])
+    assert "1 of the 1 intervals had no shape check" in backtest_summary(backtest_table(pts, n_boot=20))
+    assert "no shape check" not in backtest_summary(backtest_table(_exact(SIZES, _power), n_boot=20))
+    with pytest.raises(DataError, match="shape_check == 'yes'"):
+        backtest_table(pts, shape_check="yes")
+
+
+def test_the_summary_says_when_every_strategy_shares_the_largest_size():
+    # At the whole pool every strategy trains on the same rows: a selection's curve (here a
+    # steeper one) is then checked against the pool's error, and the summary says so.
+    full = _exact(SIZES, _power)
+    steep = _exact(SIZES, lambda n: np.where(n < 1600, 2.0 * n**-0.5 + 0.05, _power(1600.0))).assign(strategy="el2n")
+    line = backtest_summary(backtest_table(pd.concat([full, steep]), n_boot=20))
+    assert "At n = 1,600 all 2 strategies measured the same error" in line
+    assert "measured the same error" not in backtest_summary(backtest_table(full, n_boot=20))
+
+
 def test_too_short_and_flat_curves_say_so():
     short = _points(lambda n: 0.6 * n**-0.5)
     short = short[short["n_train"] >= 400]  # sizes 400, 800, 1600: only 400 and 800 are <= 800

@@ -24,11 +24,15 @@ def test_relative_error_over_the_prediction_interval():
 def test_learning_curve_predicts_and_random_labels_have_no_power_law():
     res = df.recipes.run("scaling-predictable", quick=True, seed=0)
     ctl = df.recipes.run("scaling-predictable", quick=True, seed=0, control=True)
-    assert res.held and not ctl.held
+    assert not res.held and not ctl.held
     assert res.seeds == [0, 1] and len(res.details) == len(SIZES) * 2
     beta, rel = res.effects
-    assert -0.3 < beta.estimate < -0.1  # inside the paper's range of exponents
-    assert rel.estimate < 0.05 and rel.hi < 0.1
+    assert beta.held and -0.3 < beta.estimate < -0.1  # inside the paper's range of exponents
+    # the point prediction is accurate (1.5% off), but the curve bends under fixed epochs: the
+    # same backtest one level down (n <= 1000 predicting 2000) misses by ~7%, and the honest
+    # interval that adds this shape error reaches ~15% relative error, past the 10% margin
+    assert rel.estimate < 0.05 and 0.1 < rel.hi < 0.25 and not rel.held
+    assert 0.03 < res.measured["backtest shape error (log scale)"] < 0.15
     err = res.details.groupby("n_train")["err"].mean()
     assert err.is_monotonic_decreasing and err.iloc[0] - err.iloc[-1] > 0.25
     # control: error at chance at every size; a flat curve is "predicted" by a flat fit, but

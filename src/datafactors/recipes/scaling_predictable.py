@@ -23,7 +23,8 @@ Effects:
 - *the curve predicts the largest budget*: the backtest of :mod:`datafactors.analysis.backtest`
   (:func:`~datafactors.analysis.backtest.backtest_table`) refits the curve on the budgets up
   to half the largest (125 ... 2000) and predicts the error at 4000 with a 90% interval
-  (bootstrap over budgets and seeds); the relative extrapolation error
+  (bootstrap over budgets and seeds, widened by the curve's own shape error: the same
+  backtest one level down, n <= 1000 predicting 2000); the relative extrapolation error
   ``|predicted - measured| / measured`` must stay below ``REL_MARGIN`` = 10% over the whole
   prediction interval (its upper end is the farther interval end's relative distance to the
   measured error). A backtest that cannot be made (a flat curve, too few sizes) has no
@@ -148,7 +149,8 @@ def scaling_predictable(*, seed: int = 0, quick: bool = False, control: bool = F
         *rel,
         margin=REL_MARGIN,
         above=False,
-        method=f"backtest_table's {bt['level']:.0%} prediction interval (bootstrap over budgets and seeds)",
+        method=f"backtest_table's {bt['level']:.0%} prediction interval (bootstrap over budgets and seeds, "
+        f"widened by the shape error {float(bt['shape_error']):.3f})",
     )
 
     full = fit_power_law(points["n_train"].to_numpy(), points["err"].to_numpy(), n_boot=0)
@@ -157,6 +159,7 @@ def scaling_predictable(*, seed: int = 0, quick: bool = False, control: bool = F
         **{f"error at n={int(n)}": float(v) for n, v in mean_err.items()},
         "fit on all budgets: alpha, beta, gamma": f"{full.alpha:.3g}, {full.beta:.3f}, {full.gamma:.3f}",
         "backtest status": str(bt["status"]),
+        "backtest shape error (log scale)": float(bt["shape_error"]),
         f"error at n={max(SIZES)}: predicted [interval] / measured": f"{pred:.3f} [{lo:.3f}, {hi:.3f}] / {meas:.3f}",
         "training labels": "random (control)" if control else "real",
     }
