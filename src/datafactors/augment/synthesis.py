@@ -9,7 +9,7 @@ synthetic examples matches the mean embedding of a batch of its real examples::
 
 minimised over the synthetic examples by SGD with momentum 0.5 (as in the paper). Their
 feature networks are ConvNets on images; here they are small ReLU MLPs
-(:func:`datafactors.learners._torch.trunk_module`, PyTorch's default initialisation),
+(:func:`datafactors.learners.trunk_module`, PyTorch's default initialisation),
 so any feature vector works. Features are standardised by the real data's mean and
 standard deviation while synthesising; with ``clip=True`` every synthetic value stays
 inside the real data's range for its column (constant columns stay constant).
@@ -130,7 +130,7 @@ def check_synthesis_params(
     for name, v in (("directed", directed), ("clip", clip)):
         if not isinstance(v, (bool, np.bool_)):
             raise ConfigError(f"{name} == {v!r}, must be True or False")
-    from ..learners._torch import check_hidden
+    from ..learners import check_hidden
 
     return check_hidden(hidden)
 
@@ -150,7 +150,7 @@ def _embed(params: list[Any], x: Any) -> Any:
 
 
 def _random_net(d: int, hidden: tuple[int, ...]) -> list[Any]:
-    from ..learners._torch import trunk_module
+    from ..learners import trunk_module
 
     net = trunk_module(d, hidden)
     return [t.detach() for layer in net if hasattr(layer, "weight") for t in (layer.weight, layer.bias)]
@@ -262,8 +262,7 @@ def distribution_matching(
         )
     # the real subset each batch starts from (init="real") or is directed by (both inits)
     subset_rows = np.stack([rng.choice(r, ipc, replace=len(r) < ipc) for r in rows])  # (C, ipc)
-    from ..learners._common import Standardizer
-    from ..learners._torch import torch_seed, torch_threads
+    from ..learners import Standardizer, torch_seed, torch_threads
 
     std = Standardizer(Xa)
     Zn = std(Xa).astype(np.float32)
@@ -351,8 +350,7 @@ def matching_loss(
     >>> matching_loss(X, y, X, y)
     0.0
     """
-    from ..learners._common import Standardizer
-    from ..learners._torch import check_hidden, torch_seed, torch_threads
+    from ..learners import Standardizer, check_hidden, torch_seed, torch_threads
 
     widths = check_hidden(hidden)
     if not _is_int(n_nets) or n_nets < 1:

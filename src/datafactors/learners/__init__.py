@@ -74,4 +74,31 @@ def __getattr__(name: str) -> Any:
 
 import_submodules(__name__, __path__)  # every module registers itself
 
-__all__ = ["REGISTRY", "Learner", "Standardizer", "make_learner", *sorted(_GRAD_NAMES)]
+# the shared PyTorch training loop's pieces, for code that trains its own module the same way
+# (a frozen trunk, synthesis under random networks): seeding, thread limits, the loop itself
+from ._torch import (  # noqa: E402
+    EpochRecorder,
+    check_hidden,
+    mlp_module,
+    seeded,
+    torch_seed,
+    torch_threads,
+    train_cross_entropy,
+    trunk_module,
+)
+
+__all__ = [
+    "REGISTRY",
+    "EpochRecorder",
+    "Learner",
+    "Standardizer",
+    "check_hidden",
+    "make_learner",
+    "mlp_module",
+    "seeded",
+    "torch_seed",
+    "torch_threads",
+    "train_cross_entropy",
+    "trunk_module",
+    *sorted(_GRAD_NAMES),
+]

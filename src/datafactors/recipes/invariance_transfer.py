@@ -82,7 +82,7 @@ import numpy as np
 import pandas as pd
 
 from ..augment.crafted import apply_family
-from ..learners._torch import EpochRecorder, mlp_module, seeded, torch_threads, train_cross_entropy
+from ..learners import EpochRecorder, mlp_module, seeded, torch_threads, train_cross_entropy
 from . import Effect, RecipeResult, one_blas_thread, paired_bootstrap, recipe, seeds_for
 
 NAME = "invariance-transfer"
