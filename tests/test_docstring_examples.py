@@ -14,7 +14,9 @@ import pytest
 import datafactors
 
 MODULES = sorted(
-    m.name for m in pkgutil.walk_packages(datafactors.__path__, prefix="datafactors.") if not m.name.endswith("__main__")
+    m.name
+    for m in pkgutil.walk_packages(datafactors.__path__, prefix="datafactors.")
+    if not m.name.endswith("__main__")
 )
 
 
@@ -31,4 +33,6 @@ def test_docstring_examples(name):
     for test in finder.find(module, name):
         runner.run(test)
     result = runner.summarize(verbose=False)
-    assert result.failed == 0, f"{result.failed} of {result.attempted} docstring examples in {name} failed (output above)"
+    assert result.failed == 0, (
+        f"{result.failed} of {result.attempted} docstring examples in {name} failed (output above)"
+    )
