@@ -243,12 +243,9 @@ def _same_rows_budgets(selections: pd.DataFrame | None) -> set[float]:
         same = True
         for _, gs in g.groupby("seed"):
             # a strategy that augments its rows (column ``augment``) trains other data than one that does not
-            aug = (
-                gs["augment"].fillna("").astype(str).groupby(gs["strategy"]).first() if "augment" in gs.columns else {}
-            )
             sets = {
-                (frozenset(ids.astype(str)), aug.get(k) if len(aug) else None)
-                for k, ids in gs.groupby("strategy")["id"]
+                (frozenset(rows["id"].astype(str)), str(rows["augment"].iloc[0]) if "augment" in rows else "")
+                for _, rows in gs.groupby("strategy")
             }
             if len(sets) > 1:
                 same = False

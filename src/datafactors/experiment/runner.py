@@ -367,7 +367,7 @@ def _check_augment(spec: tuple[str, dict[str, Any]] | None, data: RunData) -> No
     dry = dict(params)
     if "steps" in inspect.signature(AUGMENTATIONS.get(name)).parameters:
         dry["steps"] = 1  # a synthesizer's option values are checked before its first step
-    augment(data.train.subset(np.sort(few[: data.train.n])), name, seed=0, **dry)
+    augment(data.train.subset(np.sort(few)), name, seed=0, **dry)
 
 
 # Seeds of the stages other than the trials, recorded in the manifest (``seeds_used``).
@@ -485,8 +485,9 @@ def _execute(cfg: RunConfig, data: RunData, store: RunStore, eng: Any, rep: Repo
     stored = store.read_parquet("selections.parquet")
     sels = _selections(cfg, data, scores, rep, stored)
     _write_duplicates(cfg, data, store)
+    # each strategy's augmentation, as selections.parquet records it and as trials are keyed by it
+    augments = {st.name: augment_label(st.augment_spec()) for st in cfg.strategies}
     if stored is None or len(_stored_selections(stored, data)) < len(sels):
-        strategies = {st.name: st for st in cfg.strategies}
         rows = [
             pd.DataFrame(
                 {
@@ -495,7 +496,7 @@ def _execute(cfg: RunConfig, data: RunData, store: RunStore, eng: Any, rep: Repo
                     "seed": k[2],
                     "id": data.train.ids[idx],
                     "rank": np.arange(len(idx)),
-                    "augment": augment_label(strategies[k[0]].augment_spec()),
+                    "augment": augments[k[0]],
                 }
             )  # fmt: skip
             for k, idx in sels.items()
@@ -513,8 +514,7 @@ def _execute(cfg: RunConfig, data: RunData, store: RunStore, eng: Any, rep: Repo
     for (strategy, b, s), idx in sels.items():
         tid = trial_id(strategy, b, s, cfg.learner)
         sorted_idx = np.sort(idx)
-        aug = aug_specs[strategy]
-        key = hashlib.sha256(sorted_idx.tobytes() + str(s).encode() + repr(aug).encode()).hexdigest()
+        key = hashlib.sha256(sorted_idx.tobytes() + str(s).encode() + str(augments[strategy]).encode()).hexdigest()
         g = groups.setdefault(key, {"spec": None, "trials": []})
         g["trials"].append({"trial_id": tid, "strategy": strategy, "budget": b, "n_train": len(idx), "seed": s})
         if g["spec"] is None:
@@ -526,7 +526,7 @@ def _execute(cfg: RunConfig, data: RunData, store: RunStore, eng: Any, rep: Repo
                 "seed": s,
                 "epochs": trial_epochs(cfg, len(idx), n_full),
                 "keep_predictions": False,
-                "augment": aug,
+                "augment": aug_specs[strategy],
             }
         if tid == ref_trial:
             g["spec"]["keep_predictions"] = store.read_parquet("predictions.parquet") is None

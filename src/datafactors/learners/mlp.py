@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from .._errors import ConfigError
+from .._errors import ConfigError, DataError
 from ..dataset import Dataset
 from . import REGISTRY
 from ._common import check_fit_args, check_predict_input
@@ -174,8 +174,6 @@ class MLPLearner(TorchLearner):
         another width.
         """
         if self.model_ is None:
-            from .._errors import DataError
-
             raise DataError("the learner is not fitted yet; call fit first")
         Xa = check_predict_input(X, self.n_features_)
         with torch_threads(self.n_threads) as torch, torch.no_grad():
