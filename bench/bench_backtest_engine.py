@@ -59,7 +59,7 @@ def _breast_cancer_csv(folder: Path) -> str:
     return str(path)
 
 
-def _configs(folder: Path, blocks: int) -> list[tuple[str, dict]]:
+def _configs(folder: Path, blocks: int, first_block: int = 0) -> list[tuple[str, dict]]:
     base = {
         "learner": "mlp",
         "learner_params": {"hidden": [64], "batch_size": 64, "lr": 0.005},
@@ -73,7 +73,7 @@ def _configs(folder: Path, blocks: int) -> list[tuple[str, dict]]:
     }
     csv = _breast_cancer_csv(folder)
     out = []
-    for b in range(blocks):
+    for b in range(first_block, first_block + blocks):
         out.append((f"digits/b{b}", {**base, "dataset": "digits", "dataset_params": {"seed": b}}))
         out.append((f"breast_cancer/b{b}", {**base, "dataset": csv, "label": "label", "split_seed": b}))
         out.append(
@@ -85,11 +85,11 @@ def _configs(folder: Path, blocks: int) -> list[tuple[str, dict]]:
     return out
 
 
-def _engine(blocks: int, keep: str | None) -> pd.DataFrame:
+def _engine(blocks: int, keep: str | None, first_block: int = 0) -> pd.DataFrame:
     frames, points = [], []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        for label, cfg in _configs(folder, blocks):
+        for label, cfg in _configs(folder, blocks, first_block):
             t1 = time.perf_counter()
             res = df.experiment.run(config_from_dict(cfg), out=folder / "runs", make_report=False)
             with duckdb.connect(str(res.run_dir / "results.duckdb"), read_only=True) as con:
@@ -110,27 +110,40 @@ def _engine(blocks: int, keep: str | None) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def _offline(source: str, shape_check: bool) -> pd.DataFrame:
+def _offline(source: str, shape_check: bool, floor_free: bool, anchor: bool) -> pd.DataFrame:
     points = pd.read_parquet(source)
     print(f"error points read from {source} ({len(points)} points, {points['run'].nunique()} runs), nothing trained")
     frames = []
     for label, g in points.groupby("run", sort=False):
-        bt = backtest_table(g.drop(columns="run"), n_boot=200, seed=0, shape_check=shape_check)
+        # Every config's largest budget is 1.0, so the largest size is the whole pool (the run's n_pool).
+        bt = backtest_table(
+            g.drop(columns="run"), n_boot=200, seed=0, shape_check=shape_check, floor_free=floor_free,
+            anchor="random" if anchor else None, n_pool=float(g["n_train"].max()),
+        )  # fmt: skip
         bt.insert(0, "run", label)
         frames.append(bt)
     return pd.concat(frames, ignore_index=True)
 
 
-def main(blocks: int = 2, keep: str | None = None, source: str | None = None, shape_check: bool = True) -> pd.DataFrame:
+def main(
+    blocks: int = 2,
+    keep: str | None = None,
+    source: str | None = None,
+    shape_check: bool = True,
+    floor_free: bool = True,
+    anchor: bool = True,
+    first_block: int = 0,
+) -> pd.DataFrame:
     unset = [v for v in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if v in os.environ]
     print(f"OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset: {'no, still set: ' + ', '.join(unset) if unset else 'yes'}")
     t0 = time.perf_counter()
     if source is not None:
-        table = _offline(source, shape_check)
+        table = _offline(source, shape_check, floor_free, anchor)
     else:
-        if not shape_check:
-            raise SystemExit("--no-shape-check needs --from: the engine's own runs use the current backtest_table")
-        table = _engine(blocks, keep)
+        if not (shape_check and floor_free and anchor):
+            raise SystemExit("--no-shape-check / --no-floor-free / --no-anchor need --from: the engine's own runs "
+                             "use the current backtest_table")  # fmt: skip
+        table = _engine(blocks, keep, first_block)
     ok = table[table["status"] == "ok"]
     with pd.option_context("display.width", 200, "display.max_rows", 400):
         cols = ["run", "strategy", "eval_set", "n_fit_max", "n_pred", "pred", "lo", "hi", "shape_error", "measured"]
@@ -157,6 +170,9 @@ if __name__ == "__main__":
     ap.add_argument("--blocks", type=int, default=2, help="splits / generator seeds per dataset (5 strategies each)")
     ap.add_argument("--keep", default=None, help="save every trial's error point to this Parquet file")
     ap.add_argument("--from", dest="source", default=None, help="re-evaluate kept error points, train nothing")
-    ap.add_argument("--no-shape-check", dest="shape_check", action="store_false", help="bootstrap interval alone")
+    ap.add_argument("--first-block", type=int, default=0, help="first split / generator seed (fresh curves: 5)")
+    ap.add_argument("--no-shape-check", dest="shape_check", action="store_false", help="no shape-error term")
+    ap.add_argument("--no-floor-free", dest="floor_free", action="store_false", help="no floor-free fit in the span")
+    ap.add_argument("--no-anchor", dest="anchor", action="store_false", help="no whole-pool anchor to random")
     a = ap.parse_args()
-    main(a.blocks, a.keep, a.source, a.shape_check)
+    main(a.blocks, a.keep, a.source, a.shape_check, a.floor_free, a.anchor, a.first_block)

@@ -426,3 +426,22 @@ def test_default_range_is_the_observed_sizes_and_bad_inputs_raise():
         compare_curves({"a": a, "b": (1, 2, 3)})
     with pytest.raises(DataError, match="pass n_range"):
         compare_curves({"a": _curve(1.0, -0.5, 0.0, n_min=math.nan), "b": b})
+
+
+def test_fit_without_a_floor_matches_scipy_curve_fit_and_keeps_gamma_at_zero():
+    # Noisy points of a curve with a floor, fitted as a pure power law a * n^b: the same least
+    # squares as scipy's curve_fit (an independent optimizer, started near the optimum).
+    from scipy.optimize import curve_fit
+
+    rng = np.random.default_rng(3)
+    n = np.repeat(2.0 ** np.arange(6, 12), 4)
+    err = 0.8 * n**-0.4 + 0.03 + rng.normal(0, 0.003, n.size)
+    fit = fit_power_law(n, err, n_boot=50, floor=False)
+    (a, b), _ = curve_fit(lambda n, a, b: a * n**b, n, err, p0=(fit.alpha, fit.beta), maxfev=20000)
+    assert fit.gamma == 0.0 and fit.ci["gamma"] == (0.0, 0.0)
+    assert fit.alpha == pytest.approx(a, rel=1e-5) and fit.beta == pytest.approx(b, rel=1e-5)
+    with_floor = fit_power_law(n, err, n_boot=0)
+    assert with_floor.gamma > 0.01 and with_floor.rss < fit.rss  # the floor is real here and fits better
+    assert fit.predict(np.array([2.0**16]))[0] < with_floor.predict(np.array([2.0**16]))[0]
+    with pytest.raises(DataError, match="floor == 'no'"):
+        fit_power_law(n, err, floor="no")

@@ -314,7 +314,7 @@ class PowerLawFit:
 
 
 def fit_power_law(
-    n: ArrayLike, err: ArrayLike, *, n_boot: int = 200, seed: SeedLike = 0, level: float = 0.95
+    n: ArrayLike, err: ArrayLike, *, n_boot: int = 200, seed: SeedLike = 0, level: float = 0.95, floor: bool = True
 ) -> PowerLawFit:
     """Fit the learning curve ``err(n) = alpha * n**beta + gamma`` with bootstrap intervals.
 
@@ -344,6 +344,10 @@ def fit_power_law(
     seed : int or numpy Generator, default 0
     level : float, default 0.95
         Interval coverage, in (0, 1).
+    floor : bool, default True
+        False fixes ``gamma = 0``: a pure power law ``err = alpha * n**beta`` (no
+        irreducible floor), fitted by the same least squares. The floor is what a few small
+        budgets pin down least; :mod:`datafactors.analysis.backtest` spans both fits.
 
     Returns
     -------
@@ -356,6 +360,9 @@ def fit_power_law(
     >>> fit = fit_power_law(n, 2.0 * n**-0.5 + 0.05, n_boot=0)
     >>> round(fit.alpha, 3), round(fit.beta, 3), round(fit.gamma, 3)
     (2.0, -0.5, 0.05)
+    >>> pure = fit_power_law(n, 2.0 * n**-0.5 + 0.05, n_boot=0, floor=False)
+    >>> pure.gamma, bool(pure.beta > -0.5)  # without a floor the same points need a flatter exponent
+    (0.0, True)
     """
     nn = _check_sizes(n, "n")
     if nn.ndim != 1:
@@ -377,11 +384,13 @@ def fit_power_law(
         raise DataError(f"n_boot == {n_boot!r}, must be an int >= 0")
     if isinstance(level, (bool, np.bool_)) or not isinstance(level, numbers.Real) or not 0 < level < 1:
         raise DataError(f"level == {level!r}, must be in (0, 1)")
+    if not isinstance(floor, (bool, np.bool_)):
+        raise DataError(f"floor == {floor!r}, must be True or False")
     rng = check_random_state(seed)
 
     n_max = float(sizes[-1])
     x = nn / n_max
-    a, beta, gamma, cost = _fit(x, e)
+    a, beta, gamma, cost = _fit(x, e, floor=bool(floor))
     alpha = a * n_max ** (-beta)
 
     groups = [np.flatnonzero(nn == s) for s in sizes]
@@ -397,7 +406,7 @@ def fit_power_law(
             xb, eb = x[idx], e[idx]
         else:
             xb, eb = x, fitted + rng.choice(resid, size=resid.size, replace=True)
-        ab, bb, gb, _ = _fit(xb, eb, polish=False)
+        ab, bb, gb, _ = _fit(xb, eb, polish=False, floor=bool(floor))
         boot[k] = (ab * n_max ** (-bb), bb, gb)
 
     if n_boot > 0:
@@ -823,12 +832,15 @@ def _inverse(target: float, alpha: np.ndarray, beta: np.ndarray, gamma: np.ndarr
     return out
 
 
-def _profile_many(x: np.ndarray, e: np.ndarray, betas: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _profile_many(
+    x: np.ndarray, e: np.ndarray, betas: np.ndarray, floor: bool = True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Best (a, gamma) >= 0 for each fixed beta: a two-variable NNLS solved in closed form.
 
     For design columns ``c = x**beta`` and 1 the problem is convex, so its optimum is the
     best feasible candidate among: the unconstrained solution, ``a = 0`` (gamma = mean e),
-    ``gamma = 0`` (a = <c, e> / <c, c>) and ``a = gamma = 0``. Returns (a, gamma, rss), each (k,).
+    ``gamma = 0`` (a = <c, e> / <c, c>) and ``a = gamma = 0``; without a ``floor`` only the
+    last two. Returns (a, gamma, rss), each (k,).
     """
     col = x[None, :] ** betas[:, None]
     # Scale each column to max 1: x**beta reaches ~1e12 for steep betas at small x.
@@ -843,11 +855,9 @@ def _profile_many(x: np.ndarray, e: np.ndarray, betas: np.ndarray) -> tuple[np.n
     with np.errstate(divide="ignore", invalid="ignore"):
         a_free = np.where(var_c > 0, (ce / m - c_mean * e_mean) / var_c, 0.0)
     g_free = e_mean - a_free * c_mean
-    cands = [
-        (a_free, g_free),
-        (np.zeros_like(c_mean), np.full_like(c_mean, max(e_mean, 0.0))),
-        (np.maximum(ce / cc, 0.0), np.zeros_like(c_mean)),
-    ]
+    cands = [(np.maximum(ce / cc, 0.0), np.zeros_like(c_mean))]
+    if floor:
+        cands += [(a_free, g_free), (np.zeros_like(c_mean), np.full_like(c_mean, max(e_mean, 0.0)))]
     best_a = np.zeros_like(c_mean)
     best_g = np.zeros_like(c_mean)
     best_rss = np.full_like(c_mean, float(np.dot(e, e)))  # a = gamma = 0
@@ -861,21 +871,21 @@ def _profile_many(x: np.ndarray, e: np.ndarray, betas: np.ndarray) -> tuple[np.n
     return best_a / scale[:, 0], best_g, best_rss
 
 
-def _profile(x: np.ndarray, e: np.ndarray, beta: float) -> tuple[float, float, float]:
-    """Best (a, gamma) >= 0 for a fixed beta; returns (a, gamma, rss)."""
-    a, g, rss = _profile_many(x, e, np.array([beta]))
+def _profile(x: np.ndarray, e: np.ndarray, beta: float, floor: bool = True) -> tuple[float, float, float]:
+    """Best (a, gamma) >= 0 for a fixed beta (gamma = 0 without a ``floor``); returns (a, gamma, rss)."""
+    a, g, rss = _profile_many(x, e, np.array([beta]), floor)
     return float(a[0]), float(g[0]), float(rss[0])
 
 
-def _fit(x: np.ndarray, e: np.ndarray, polish: bool = True) -> tuple[float, float, float, float]:
-    """Fit ``e = a * x**beta + gamma`` on x in (0, 1]; returns (a, beta, gamma, cost = rss / 2).
+def _fit(x: np.ndarray, e: np.ndarray, polish: bool = True, floor: bool = True) -> tuple[float, float, float, float]:
+    """Fit ``e = a * x**beta + gamma`` on x in (0, 1] (gamma = 0 without a ``floor``); returns (a, beta, gamma, cost = rss / 2).
 
     Variable projection: for fixed beta, (a, gamma) have a closed form (:func:`_profile_many`),
     so the fit is a 1-D minimisation of the profile RSS over beta. The profile is evaluated on
     a grid; around its best local minima a bounded Brent search refines beta; with ``polish``
     a bounded ``least_squares`` on all three parameters then removes Brent's ~1e-8 tolerance.
     """
-    _, _, rss = _profile_many(x, e, _BETA_GRID)
+    _, _, rss = _profile_many(x, e, _BETA_GRID, floor)
     # Interior and edge local minima of the profile, best first, as starting points.
     is_min = np.ones(rss.size, dtype=bool)
     is_min[1:] &= rss[1:] <= rss[:-1]
@@ -884,7 +894,7 @@ def _fit(x: np.ndarray, e: np.ndarray, polish: bool = True) -> tuple[float, floa
     starts = cands[np.argsort(rss[cands], kind="stable")][:_N_STARTS]
 
     def prof(b: float) -> float:
-        return _profile(x, e, b)[2]
+        return _profile(x, e, b, floor)[2]
 
     best: tuple[float, float, float, float] | None = None
     for i in starts:
@@ -893,27 +903,29 @@ def _fit(x: np.ndarray, e: np.ndarray, polish: bool = True) -> tuple[float, floa
         lo = BETA_MIN if i == _BETA_GRID.size - 1 else float(_BETA_GRID[i + 1])
         res = optimize.minimize_scalar(prof, bounds=(lo, hi), method="bounded", options={"xatol": 1e-10})
         for b in (float(res.x), float(_BETA_GRID[i])):
-            a0, g0, r0 = _profile(x, e, b)
+            a0, g0, r0 = _profile(x, e, b, floor)
             if best is None or r0 / 2 < best[3]:
                 best = (a0, b, g0, r0 / 2)
     assert best is not None
     if polish and best[0] > 0:
         logx = np.log(x)
 
+        k = 3 if floor else 2  # without a floor gamma stays at 0
+
         def resid(theta: np.ndarray) -> np.ndarray:
-            return theta[0] * x ** theta[1] + theta[2] - e
+            return theta[0] * x ** theta[1] + (theta[2] if floor else 0.0) - e
 
         def jac(theta: np.ndarray) -> np.ndarray:
             xb = x ** theta[1]
-            return np.column_stack([xb, theta[0] * xb * logx, np.ones_like(x)])
+            return np.column_stack([xb, theta[0] * xb * logx, np.ones_like(x)][:k])
 
-        lower, upper = [0.0, BETA_MIN, 0.0], [np.inf, BETA_MAX, np.inf]
-        theta0 = np.clip(best[:3], lower, [1e300, BETA_MAX, 1e300])
+        lower, upper = [0.0, BETA_MIN, 0.0][:k], [np.inf, BETA_MAX, np.inf][:k]
+        theta0 = np.clip(best[:k], lower, [1e300, BETA_MAX, 1e300][:k])
         res = optimize.least_squares(
             resid, theta0, jac=jac, bounds=(lower, upper), method="trf", ftol=1e-15, xtol=1e-15, gtol=1e-15
         )
         if res.cost < best[3]:
-            best = (float(res.x[0]), float(res.x[1]), float(res.x[2]), float(res.cost))
+            best = (float(res.x[0]), float(res.x[1]), float(res.x[2]) if floor else 0.0, float(res.cost))
     assert best is not None
     a, b, _, _ = best
     if a * float(x.min()) ** b <= FLAT_TOL * max(1.0, float(np.max(np.abs(e)))):

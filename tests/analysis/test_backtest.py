@@ -129,3 +129,84 @@ def test_one_row_per_strategy_and_eval_set_and_bad_level():
     assert out["strategy"].tolist() == ["el2n", "random"] and (out["level"] == 0.9).all()
     with pytest.raises(DataError, match="level == 1.5"):
         backtest_table(pts, level=1.5)
+
+
+def test_a_floor_the_small_budgets_cannot_pin_is_spanned_by_the_floor_free_fit():
+    # 100..800 lie exactly on 0.6 / sqrt(n) + 0.05, so every bootstrap refit with a floor predicts
+    # 0.065 at 1600. A pure power law a * n^b fits the same four points a little worse and
+    # extrapolates lower (scipy's curve_fit, an independent fit, gives it); the measured error
+    # at 1600 lies between the two: only the interval that spans the floor-free fit holds it.
+    from scipy.optimize import curve_fit
+
+    sizes = SIZES[:-1]
+    (a, b), _ = curve_fit(lambda n, a, b: a * n**b, sizes, _power(sizes), p0=(0.6, -0.3), maxfev=20000)
+    no_floor = a * 1600.0**b
+    assert no_floor < _power(1600.0) - 0.002  # the two laws are told apart only past the data
+    measured = (no_floor + _power(1600.0)) / 2
+    pts = _exact(SIZES, lambda n: np.where(n < 1600, _power(n), measured))
+    with_floor_only = backtest_table(pts, n_boot=100, floor_free=False).iloc[0]
+    row = backtest_table(pts, n_boot=100).iloc[0]
+    assert row["pred_no_floor"] == pytest.approx(no_floor, rel=1e-4) and np.isnan(with_floor_only["pred_no_floor"])
+    assert with_floor_only["hi"] == pytest.approx(_power(1600.0), rel=1e-6) and not bool(with_floor_only["covered"])
+    assert row["lo"] < measured < row["hi"] and bool(row["covered"])
+    assert row["pred"] == pytest.approx(_power(1600.0), rel=1e-6)  # the point prediction stays the fit with a floor
+    with pytest.raises(DataError, match="floor_free == 1"):
+        backtest_table(pts, floor_free=1)
+
+
+def _pool_points():
+    # random follows the power law; a steeper selection (say EL2N-hardest) is far above it
+    # below 100%, and at 100% = 1,600 rows trains on the pool's rows: random's error.
+    rand = _exact(SIZES, _power)
+    steep = _exact(SIZES, lambda n: np.where(n < 1600, 2.0 * n**-0.5 + 0.05, _power(1600.0))).assign(strategy="el2n")
+    return pd.concat([rand, steep], ignore_index=True)
+
+
+def test_a_whole_pool_selection_also_spans_the_random_curve_there():
+    pts = _pool_points()
+    alone = backtest_table(pts, n_boot=50).set_index("strategy")  # a frame has no pool size: nothing anchored
+    pooled = backtest_table(pts, n_boot=50, n_pool=1600).set_index("strategy")
+    # Its own curve, an exact law, predicts 2 / 40 + 0.05 = 0.1 with no width, and misses 0.065.
+    assert alone.loc["el2n", "pred"] == pytest.approx(0.1, rel=1e-6) and not bool(alone.loc["el2n", "covered"])
+    assert alone.loc["el2n", "anchor"] == "" and pooled.loc["random", "anchor"] == ""
+    assert pooled.loc["el2n", "anchor"] == "random" and bool(pooled.loc["el2n", "covered"])
+    assert pooled.loc["el2n", "lo"] == pytest.approx(min(alone.loc["el2n", "lo"], alone.loc["random", "lo"]))
+    assert pooled.loc["el2n", "hi"] == pytest.approx(max(alone.loc["el2n", "hi"], alone.loc["random", "hi"]))
+    assert pooled.loc["el2n", "pred"] == alone.loc["el2n", "pred"]  # the prediction stays its own curve's
+    # A pool larger than the largest budget: the selection never reached it, so nothing is joined.
+    assert backtest_table(pts, n_boot=20, n_pool=3200).set_index("strategy").loc["el2n", "anchor"] == ""
+    assert backtest_table(pts, n_boot=20, n_pool=1600, anchor=None).set_index("strategy").loc["el2n", "anchor"] == ""
+    line = backtest_summary(backtest_table(pts, n_boot=20, n_pool=1600))
+    assert "the selections' intervals there also span the random curve's" in line
+    assert "no plain random strategy anchors them" in backtest_summary(backtest_table(pts, n_boot=20))
+    with pytest.raises(DataError, match="anchor == 'uniform' is not a strategy"):
+        backtest_table(pts, anchor="uniform", n_pool=1600)
+    with pytest.raises(DataError, match="n_pool == -1"):
+        backtest_table(pts, n_pool=-1)
+
+
+def test_a_run_anchors_its_plain_random_strategy_and_not_augmented_ones(tmp_path):
+    import yaml
+
+    from datafactors.store import RunStore
+
+    store = RunStore(tmp_path)
+    store.write_manifest({"run_id": "hand", "status": "complete", "dataset": {"n_train": 1600}})
+    strategies = [
+        {"name": "hard", "selector": "hardest", "score": "el2n"},
+        {"name": "hard_aug", "selector": "hardest", "score": "el2n", "augment": "generic"},
+        {"name": "balanced", "selector": "random", "class_balanced": True},
+        {"name": "uniform", "selector": "random"},
+    ]
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump({"strategies": strategies}), encoding="utf-8")
+    curves = {"uniform": _power, "balanced": _power, "hard": None, "hard_aug": None}
+    for name, law in curves.items():
+        for n in SIZES:
+            err = law(n) if law is not None else (_power(n) if n == 1600 else 2.0 * n**-0.5 + 0.05)
+            for seed in range(3):
+                trial = {"trial_id": f"{name}/{n}/{seed}", "strategy": name, "budget": n / 1600, "n_train": int(n),
+                         "seed": seed, "learner": "mlp", "status": "ok", "error": None, "seconds": 0.1}  # fmt: skip
+                store.write_trial(trial, [("id_test", "accuracy", 1.0 - float(err))])
+    bt = backtest_table(store, n_boot=20).set_index("strategy")
+    assert bt["anchor"].to_dict() == {"balanced": "uniform", "hard": "uniform", "hard_aug": "", "uniform": ""}
+    assert bool(bt.loc["hard", "covered"]) and not bool(bt.loc["hard_aug", "covered"])
