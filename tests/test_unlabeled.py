@@ -8,7 +8,6 @@ import pytest
 
 import datafactors as df
 from datafactors._errors import DataError
-from datafactors.cli import main
 from datafactors.experiment.commands import columns_note
 from datafactors.select import select
 
@@ -41,13 +40,6 @@ def labeled(pool):
     """The same rows with labels: label-free results must not depend on them."""
     y = (pool.X[:, 0] > 0).astype(int)
     return df.Dataset.from_arrays(pool.X, y, ids=pool.ids, name="labeled")
-
-
-def _cli(argv):
-    try:
-        return main(argv)
-    except SystemExit as e:
-        return e.code or 0
 
 
 def test_pool_loads_without_labels(pool):
@@ -138,30 +130,30 @@ def test_quad_with_scores_needs_no_labels(pool):
     assert len(np.unique(got)) == 30
 
 
-def test_cli_select_on_a_pool(pool_path, tmp_path, capsys):
+def test_cli_select_on_a_pool(pool_path, tmp_path, capsys, cli):
     out = tmp_path / "k.parquet"
-    rc = _cli(["select", str(pool_path), "--strategy", "kcenter", "--budget", "50", "--out", str(out)])
+    rc = cli(["select", str(pool_path), "--strategy", "kcenter", "--budget", "50", "--out", str(out)])
     assert rc == 0
     assert len(pd.read_parquet(out)) == 50
     captured = capsys.readouterr()
     assert "no label column: an unlabeled pool" in captured.out + captured.err
 
 
-def test_cli_score_needing_labels_exits_2(pool_path, tmp_path, capsys):
+def test_cli_score_needing_labels_exits_2(pool_path, tmp_path, capsys, cli):
     out = tmp_path / "s.parquet"
-    rc = _cli(["score", str(pool_path), "--scores", "el2n", "--out", str(out)])
+    rc = cli(["score", str(pool_path), "--scores", "el2n", "--out", str(out)])
     assert rc == 2 and not out.exists()
     captured = capsys.readouterr()
     lines = [ln for ln in (captured.out + captured.err).splitlines() if "--label" in ln]
     assert len(lines) == 1 and "el2n" in lines[0], captured
 
 
-def test_cli_run_on_a_pool_fails_before_a_run_folder(pool_path, tmp_path, monkeypatch, capsys):
+def test_cli_run_on_a_pool_fails_before_a_run_folder(pool_path, tmp_path, monkeypatch, capsys, cli):
     monkeypatch.chdir(tmp_path)
     cfg = tmp_path / "c.yaml"
     cfg.write_text(f"dataset: {pool_path}\nstrategies: [{{name: r, selector: random}}]\nbudgets: [0.5]\n")
     before = set(tmp_path.iterdir())
-    assert _cli(["run", str(cfg)]) == 2
+    assert cli(["run", str(cfg)]) == 2
     assert set(tmp_path.iterdir()) == before
     captured = capsys.readouterr()
     assert "datafactors run (proxy training) needs labels" in captured.out + captured.err

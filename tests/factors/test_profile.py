@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 
 import datafactors as df
-from datafactors.cli import main
 from datafactors.factors import (
     PROFILE_COLUMNS,
     REGISTRY,
@@ -193,14 +192,7 @@ def test_scores_and_vectors_validated(data):
     assert set(p["key"]) >= {"score:easy", "score:hard"}
 
 
-def _cli(argv):
-    try:
-        return main(argv)
-    except SystemExit as e:  # Typer exits 0 after a command that succeeded
-        return e.code or 0
-
-
-def test_cli_profile_prints_and_writes(tmp_path, capsys, data):
+def test_cli_profile_prints_and_writes(tmp_path, capsys, data, cli):
     ds, _, _ = data
     frame = pd.DataFrame(
         {"x1": ds.X[:, 0], "x2": ds.X[:, 1], "label": ds.y, "text": ds.extra["text"], "license": ds.extra["licence"]}
@@ -209,16 +201,16 @@ def test_cli_profile_prints_and_writes(tmp_path, capsys, data):
     frame.to_csv(path, index=False)
     out = tmp_path / "prof.parquet"
     families = ["--families", "size,balance,provenance"]
-    rc = _cli(["profile", str(path), "--text", "text", "--no-embed", "--out", str(out), *families, "-q"])
+    rc = cli(["profile", str(path), "--text", "text", "--no-embed", "--out", str(out), *families, "-q"])
     assert rc == 0
     printed = capsys.readouterr().out
     assert "Profile of toy.csv" in printed and "combined_use" in printed
     written = pd.read_parquet(out)
     assert tuple(written.columns) == PROFILE_COLUMNS
     assert written.set_index("factor").loc["n_examples", "value"] == 240
-    assert _cli(["profile", str(path), "--text", "nope", "-q"]) == 2
+    assert cli(["profile", str(path), "--text", "nope", "-q"]) == 2
     assert "text column 'nope' not found" in capsys.readouterr().err
-    assert _cli(["profile", "mnist1d", "--embed", "text", "-q"]) == 2
+    assert cli(["profile", "mnist1d", "--embed", "text", "-q"]) == 2
     assert "built-in without text" in capsys.readouterr().err
 
 

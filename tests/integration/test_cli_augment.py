@@ -4,15 +4,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from datafactors.cli import main
-
-
-def _cli(argv):
-    try:
-        return main([str(a) for a in argv])
-    except SystemExit as e:  # Typer exits 0 after a command that succeeded
-        return e.code or 0
-
 
 @pytest.fixture
 def spurious_csv(tmp_path):
@@ -30,10 +21,10 @@ def spurious_csv(tmp_path):
     return path, frame
 
 
-def test_targeted_reads_the_named_column_and_appends(spurious_csv, tmp_path, capsys):
+def test_targeted_reads_the_named_column_and_appends(spurious_csv, tmp_path, capsys, cli):
     path, frame = spurious_csv
     out = tmp_path / "aug.parquet"
-    assert _cli(["augment", path, "--name", "targeted", "--append", "--seed", "1", "--out", out]) == 0
+    assert cli(["augment", path, "--name", "targeted", "--append", "--seed", "1", "--out", out]) == 0
     assert "made 20 rows with 'targeted' from 20" in capsys.readouterr().out
     got = pd.read_parquet(out)
     assert len(got) == 40 and got["id"].tolist()[:2] == ["0", "1"]
@@ -46,11 +37,11 @@ def test_targeted_reads_the_named_column_and_appends(spurious_csv, tmp_path, cap
     np.testing.assert_array_equal(new["spurious_bg"].to_numpy(), frame["spurious_bg"].to_numpy()[donors])
 
 
-def test_list_values_and_jsonl(spurious_csv, tmp_path):
+def test_list_values_and_jsonl(spurious_csv, tmp_path, cli):
     path, _ = spurious_csv
     out = tmp_path / "aug.jsonl"
     argv = ["augment", path, "--name", "generic", "--param", "kind=dropout", "--param", "p=1.0", "--out", out]
-    assert _cli(argv) == 0
+    assert cli(argv) == 0
     got = pd.read_json(out, lines=True)
     assert len(got) == 20 and (got["core"] == 0).all() and (got["spurious_bg"] == 0).all()  # every column dropped
 
@@ -64,18 +55,18 @@ def test_list_values_and_jsonl(spurious_csv, tmp_path):
         (["--name", "generic", "--param", "kind=dropout", "--param", "p=7"], "p =="),
     ],
 )
-def test_bad_input_exits_2_and_writes_nothing(spurious_csv, tmp_path, capsys, extra, message):
+def test_bad_input_exits_2_and_writes_nothing(spurious_csv, tmp_path, capsys, extra, message, cli):
     path, _ = spurious_csv
     out = tmp_path / "aug.parquet"
-    assert _cli(["augment", path, *extra, "--out", out]) == 2
+    assert cli(["augment", path, *extra, "--out", out]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert not out.exists()
 
 
-def test_bad_extension_and_markup_free_message(tmp_path, capsys):
-    assert _cli(["augment", "digits", "--name", "crafted", "--out", tmp_path / "x.txt"]) == 2
+def test_bad_extension_and_markup_free_message(tmp_path, capsys, cli):
+    assert cli(["augment", "digits", "--name", "crafted", "--out", tmp_path / "x.txt"]) == 2
     assert "unknown extension '.txt'" in capsys.readouterr().err
     # the message names its placeholders in brackets; they must reach the user
-    assert _cli(["augment", "digits", "--name", "targeted", "--out", tmp_path / "x.parquet"]) == 2
+    assert cli(["augment", "digits", "--name", "targeted", "--out", tmp_path / "x.parquet"]) == 2
     assert "pass columns=[indices] or columns=[names]" in capsys.readouterr().err

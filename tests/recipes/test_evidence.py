@@ -11,7 +11,7 @@ from scipy import stats
 from typer.testing import CliRunner
 
 import datafactors.recipes as recipes_mod
-from datafactors.cli import app, main
+from datafactors.cli import app
 from datafactors.recipes import Effect, Recipe, RecipeResult, bootstrap, paired_bootstrap, scoreboard, t_interval
 
 
@@ -146,19 +146,12 @@ def test_cli_prints_scoreboard_and_writes_json(fake_recipe, tmp_path):
     assert [row["run"] for row in doc["table"]] == ["paper setting", "control: gain removed"]
 
 
-def _cli(argv):
-    try:
-        return main(argv)
-    except SystemExit as e:
-        return e.code or 0
-
-
-def test_cli_bad_out_and_unknown_recipe_exit_2(fake_recipe, tmp_path, capsys):
-    assert _cli(["recipes", "run", "fake", "--out", str(tmp_path / "board.txt")]) == 2
+def test_cli_bad_out_and_unknown_recipe_exit_2(fake_recipe, tmp_path, capsys, cli):
+    assert cli(["recipes", "run", "fake", "--out", str(tmp_path / "board.txt")]) == 2
     assert ".json" in capsys.readouterr().err
-    assert _cli(["recipes", "run", "fake", "--out", str(tmp_path / "nope" / "b.json")]) == 2
+    assert cli(["recipes", "run", "fake", "--out", str(tmp_path / "nope" / "b.json")]) == 2
     assert "does not exist" in capsys.readouterr().err
-    assert _cli(["recipes", "run", "no-such-recipe"]) == 2
+    assert cli(["recipes", "run", "no-such-recipe"]) == 2
     assert "unknown recipe" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
 

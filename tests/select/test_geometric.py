@@ -289,16 +289,7 @@ def test_bad_input_names_the_parameter(call, msg):
 # ---------------------------------------------------------------- CLI
 
 
-def _cli(args):
-    from datafactors.cli import main
-
-    try:
-        return main(args)
-    except SystemExit as e:  # Typer exits 0 on success
-        return e.code
-
-
-def test_cli_select_with_embeddings_params_and_group_balance(tmp_path, capsys):
+def test_cli_select_with_embeddings_params_and_group_balance(tmp_path, capsys, cli):
     import pandas as pd
 
     X, y = _blobs(40)
@@ -327,15 +318,15 @@ def test_cli_select_with_embeddings_params_and_group_balance(tmp_path, capsys):
         "--param",
         "start=0",
     ]
-    assert _cli(args) == 0
+    assert cli(args) == 0
     assert pd.read_parquet(out)["index"].tolist() == _bf_kcenter(X, 5, 0)[0].tolist()
     emb = pd.DataFrame(X, columns=[f"e{j}" for j in range(5)]).assign(id=frame["id"]).iloc[::-1]
     emb.to_parquet(tmp_path / "e.parquet")  # joined by id, not position
     args[-3] = str(tmp_path / "e.parquet")
-    assert _cli(args) == 0
+    assert cli(args) == 0
     assert pd.read_parquet(out)["index"].tolist() == _bf_kcenter(X, 5, 0)[0].tolist()
     assert (
-        _cli(
+        cli(
             [
                 "select",
                 str(tmp_path / "d.csv"),
@@ -356,7 +347,7 @@ def test_cli_select_with_embeddings_params_and_group_balance(tmp_path, capsys):
         dict(zip(frame["id"], frame["group"], strict=True))
     ).value_counts().to_dict() == {"a": 10, "b": 10}
     np.save(tmp_path / "bad.npy", X[:30])
-    assert _cli(args[:-3] + [str(tmp_path / "bad.npy")]) == 2
+    assert cli(args[:-3] + [str(tmp_path / "bad.npy")]) == 2
     assert "must hold a (40, d) array" in capsys.readouterr().err
-    assert _cli(args[:-1] + ["start"]) == 2
+    assert cli(args[:-1] + ["start"]) == 2
     assert "KEY=VALUE" in capsys.readouterr().err

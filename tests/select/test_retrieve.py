@@ -13,15 +13,6 @@ from datafactors.select.retrieve import nearest_rows, retrieve
 LINE = np.array([0.0, 1, 2, 10, 11])[:, None]  # rows 0..4 on a line
 
 
-def _cli(argv):
-    from datafactors.cli import main
-
-    try:
-        return main(argv)
-    except SystemExit as e:  # Typer exits 0 on success
-        return e.code
-
-
 def test_euclidean_and_cosine_rank_differently():
     # target (5, 0.2): Euclidean 3.44 to (3, 3), 4.005 to (1, 0), 5.004 to (10, 0), 5.04 to (0, 1);
     # cosine 0.9992 to (1, 0) and (10, 0) alike (a tie: lowest row first), 0.735 to (3, 3), 0.04 to (0, 1)
@@ -190,37 +181,37 @@ def _write(tmp_path):
     return tmp_path / "train.csv", tmp_path / "t.csv"
 
 
-def test_cli_select_retrieve_with_a_target_file(tmp_path, capsys):
+def test_cli_select_retrieve_with_a_target_file(tmp_path, capsys, cli):
     train, target = _write(tmp_path)
     out = tmp_path / "sel.parquet"
     argv = ["select", str(train), "--strategy", "retrieve", "--target", str(target), "--budget", "4", "--out", str(out)]
-    assert _cli(argv) == 0
+    assert cli(argv) == 0
     sel = pd.read_parquet(out)
     assert sel["index"].tolist() == [0, 1, 4, 5] and sel["id"].tolist() == ["r0", "r1", "r4", "r5"]
     assert "kept 4 of 6 examples with 'retrieve'" in capsys.readouterr().out
     argv = ["select", str(train), "--strategy", "retrieve", "--target", str(target), "--param", "per_target=1"]
-    assert _cli([*argv, "--out", str(out)]) == 0
+    assert cli([*argv, "--out", str(out)]) == 0
     assert pd.read_parquet(out)["index"].tolist() == [0, 1]
     # a target file whose columns do not match the training features: exit 2, one clear line
     pd.DataFrame({"id": ["t0"], "a": [1.0], "b": [2.0], "c": [3.0]}).to_csv(tmp_path / "bad.csv", index=False)
     capsys.readouterr()
     argv = ["select", str(train), "--strategy", "retrieve", "--target", str(tmp_path / "bad.csv"), "--budget", "2"]
-    assert _cli([*argv, "--out", str(out)]) == 2
+    assert cli([*argv, "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "has 3 features but the training embeddings have 2" in err and "Traceback" not in err
     argv[5] = str(tmp_path / "missing.csv")
-    assert _cli([*argv, "--out", str(out)]) == 2
+    assert cli([*argv, "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "missing.csv" in err and "Traceback" not in err
 
 
-def test_cli_target_as_ids_or_embeddings(tmp_path, capsys):
+def test_cli_target_as_ids_or_embeddings(tmp_path, capsys, cli):
     train, _ = _write(tmp_path)
     out = tmp_path / "sel.parquet"
     base = ["select", str(train), "--strategy", "retrieve", "--budget", "2", "--out", str(out)]
     # the same targets as t.csv, as an (m, d) .npy array: the same four rows as from the table
     np.save(tmp_path / "t.npy", np.array([[2.0, 0.1], [-0.1, 3.0]]))
-    assert _cli([*base[:-4], "--budget", "4", "--target", str(tmp_path / "t.npy"), "--out", str(out)]) == 0
+    assert cli([*base[:-4], "--budget", "4", "--target", str(tmp_path / "t.npy"), "--out", str(out)]) == 0
     assert pd.read_parquet(out)["index"].tolist() == [0, 1, 4, 5]
     # ids of rows of the data (a .txt list, or a table with only an id column): r0 (1, 0) and r1 (0, 1)
     # are the queries and never their own neighbours; both have (2, 2) nearest (cosine 0.707), so the
@@ -228,7 +219,7 @@ def test_cli_target_as_ids_or_embeddings(tmp_path, capsys):
     (tmp_path / "ids.txt").write_text("r0\nr1\n", encoding="utf-8")
     pd.DataFrame({"id": ["r0", "r1"]}).to_csv(tmp_path / "ids.csv", index=False)
     for f in ("ids.txt", "ids.csv"):
-        assert _cli([*base, "--target", str(tmp_path / f)]) == 0
+        assert cli([*base, "--target", str(tmp_path / f)]) == 0
         assert sorted(pd.read_parquet(out)["id"].tolist()) == ["r4", "r5"]
     capsys.readouterr()
     # bad target files: one line, exit 2, nothing written
@@ -240,7 +231,7 @@ def test_cli_target_as_ids_or_embeddings(tmp_path, capsys):
     cases = [("none.txt", "holds no ids"), ("bad.npy", "not a readable .npy"), ("flat.npy", "(m, d) array"),
              ("latin.txt", "not UTF-8"), ("missing.npy", "no such file")]  # fmt: skip
     for f, message in cases:
-        assert _cli([*base, "--target", str(tmp_path / f)]) == 2
+        assert cli([*base, "--target", str(tmp_path / f)]) == 2
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err, (f, err)
         assert not out.exists()
