@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import ConfigError, DataError
+from ._run_info import pool_size, run_config
 from ._tables import empty_table
 from .aggregates import AGGREGATE_COLUMNS, aggregates_table
 from .calibration import BIN_COLUMNS, CALIBRATION_COLUMNS, calibration_bins_table, calibration_table
@@ -86,20 +87,13 @@ CLOSING_COLUMNS = ["budget", "eval_set", "best", "accuracy", "random"]
 
 def _fit_defaults(store: Any) -> dict[str, Any]:
     """``fit:`` of the run's config.yaml (n_boot, target_error); empty when absent."""
-    import yaml
-
-    path = store.path / "config.yaml"
-    if not path.is_file():
-        return {}
-    try:
-        cfg = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{path} is not valid YAML: {str(e).splitlines()[0]}") from None
-    fit = cfg.get("fit") if isinstance(cfg, dict) else None
+    fit = run_config(store).get("fit")
     if fit is None:
         return {}
     if not isinstance(fit, dict):
-        raise ConfigError(f"fit in {path} is {fit!r}, expected a mapping with n_boot and/or target_error")
+        raise ConfigError(
+            f"fit in {store.path / 'config.yaml'} is {fit!r}, expected a mapping with n_boot and/or target_error"
+        )
     return fit
 
 
@@ -115,14 +109,8 @@ def _check(n_boot: Any, target_error: Any, source: str) -> tuple[int, float | No
 
 
 def _n_full(store: Any, trials: pd.DataFrame) -> float:
-    try:
-        ds = store.manifest().get("dataset") or {}
-    except (OSError, ValueError, DataError):
-        ds = {}
-    if isinstance(ds, dict) and ds.get("n_train") is not None:
-        return float(ds["n_train"])
     ok = trials[trials["status"].astype(str) == "ok"]
-    return float(ok["n_train"].max()) if len(ok) else float("nan")
+    return pool_size(store, float(ok["n_train"].max()) if len(ok) else float("nan"))
 
 
 def _existing(store: Any, name: str) -> pd.DataFrame | None:

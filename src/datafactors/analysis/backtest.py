@@ -87,6 +87,7 @@ import pandas as pd
 
 from .._errors import DataError
 from ..scaling import fit_power_law
+from ._run_info import pool_size, run_config
 from ._tables import typed
 from .curves import error_points
 
@@ -311,31 +312,15 @@ def _run_pool(store: Any, points: pd.DataFrame) -> tuple[str | None, float | Non
     pool's rows alone and are not anchored. The pool size is the manifest's training-set
     size, else the largest successful trial's.
     """
-    import yaml
-
-    cfg: dict[str, Any] = {}
-    path = store.path / "config.yaml"
-    if path.is_file():
-        try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError:
-            loaded = None
-        cfg = loaded if isinstance(loaded, dict) else {}
-    strategies = [s for s in cfg.get("strategies") or [] if isinstance(s, dict)]
+    strategies = [s for s in run_config(store).get("strategies") or [] if isinstance(s, dict)]
     plain = [s.get("name") for s in strategies
              if s.get("selector") == "random" and not s.get("score") and not s.get("augment")
              and not s.get("params") and not s.get("class_balanced") and not s.get("group_balanced")]  # fmt: skip
     present = set(points["strategy"].astype(str))
     anchor = next((str(a) for a in plain if str(a) in present), None)
     unanchored = {str(s.get("name")) for s in strategies if s.get("augment")}
-    try:
-        ds = store.manifest().get("dataset") or {}
-    except (OSError, ValueError, DataError):
-        ds = {}
-    pool = ds.get("n_train") if isinstance(ds, dict) else None
-    if pool is None and len(points):
-        pool = float(points["n_train"].max())
-    return anchor, (float(pool) if pool is not None else None), unanchored
+    pool = pool_size(store, float(points["n_train"].max()) if len(points) else float("nan"))
+    return anchor, (pool if np.isfinite(pool) else None), unanchored
 
 
 def backtest_summary(table: pd.DataFrame | None, eval_set: str | None = None) -> str | None:
